@@ -1,0 +1,69 @@
+# Two commands do all the setup on a machine with Python >= 3.11:
+#   make run    install, migrate, serve on http://127.0.0.1:8000 (embedded defaults)
+#   make test   install with dev extras, run the test suite
+
+PYTHON ?= python3
+VENV ?= .venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BIN := $(VENV)/bin
+PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+
+# Local runs are development runs unless the environment says otherwise.
+export DEBUG ?= 1
+
+.PHONY: run test lint format migrate superuser demo lock clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e '.[dev]'
+	@touch $@ $(VENV)/.installed-run
+
+migrate: $(VENV)/.installed-run
+	$(BIN)/python manage.py migrate --noinput
+
+run: migrate
+	@$(BIN)/python manage.py collectstatic --noinput -v 0
+	@echo ""
+	@echo "  GHL Agent Hub is starting on http://$(HOST):$(PORT)/"
+	@echo "  Health: http://$(HOST):$(PORT)/health   Admin: http://$(HOST):$(PORT)/admin/"
+	@echo "  Create a staff user in another terminal with:  make superuser"
+	@echo ""
+	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+
+superuser: migrate
+	$(BIN)/python manage.py createsuperuser
+
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Re-pin from a fresh resolution of pyproject.toml: requirements.txt holds the
+# runtime pins (the Docker image installs it), constraints.txt runtime + dev.
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --disable-pip-version-check -q .
+	.venv-lock/bin/python -m pip freeze | grep -v '^ghl-agent-hub' > requirements.txt
+	.venv-lock/bin/python -m pip install --disable-pip-version-check -q '.[dev]'
+	.venv-lock/bin/python -m pip freeze | grep -v '^ghl-agent-hub' > constraints.txt
+	rm -rf .venv-lock build *.egg-info
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .coverage htmlcov
