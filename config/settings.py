@@ -259,6 +259,15 @@ SOCIALACCOUNT_STORE_TOKENS = False
 ADMIN_API_TOKEN = env.str("ADMIN_API_TOKEN", default="")
 
 
+# --- GoHighLevel -------------------------------------------------------------
+
+GHL_BASE_URL = env.str("GHL_BASE_URL", default="https://services.leadconnectorhq.com").rstrip("/")
+GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
+GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
+# Seconds of validity a token must have left; closer to expiry it is refreshed.
+GHL_TOKEN_REFRESH_MARGIN = env_int("GHL_TOKEN_REFRESH_MARGIN", 300)
+
+
 # --- Security ----------------------------------------------------------------
 
 SECURE_PROXY_SSL_HEADER = (

@@ -42,6 +42,7 @@ async def test_metrics_require_the_token_when_one_is_configured(async_client, se
 
 
 def test_the_admin_login_page_renders(client):
-    response = client.get("/admin/login/")
+    response = client.get("/admin/login/", follow=True)
     assert response.status_code == 200
+    assert response.redirect_chain[-1][0].startswith("/accounts/login/")
     assert b"password" in response.content

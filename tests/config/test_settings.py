@@ -18,7 +18,7 @@ PRODUCTION_ENV = {
 
 
 def load_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict:
-    for name in ("DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEY"):
+    for name in ("DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEY", "DB_CONN_MAX_AGE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

@@ -1,0 +1,392 @@
+"""A tenant's GHL credentials: store them, read them, keep the access token fresh.
+
+GHL access tokens live about a day and refresh tokens are single-use, so two
+refreshes racing would leave the tenant with a dead refresh token. Every
+refresh therefore happens under a row lock on the tenant's secret, and a
+caller that waited for the lock first looks whether someone else refreshed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from config.logging import tenant_logging
+from tenants import oauth
+from tenants.exceptions import (
+    CredentialsConflict,
+    CredentialsError,
+    InvalidCredentialsPayload,
+    TenantInactive,
+    TenantNeedsReauth,
+    TenantSecretMissing,
+    TenantSecretUnreadable,
+    TokenRefreshFailed,
+)
+from tenants.models import Tenant, TenantSecret
+from tenants.payloads import TokenPayload, token_payload_parse
+from tenants.signals import credentials_changed_on_commit
+
+__all__ = [
+    "CredentialsConflict",
+    "CredentialsError",
+    "InvalidCredentialsPayload",
+    "TenantCredentials",
+    "TenantInactive",
+    "TenantNeedsReauth",
+    "TenantSecretMissing",
+    "TenantSecretUnreadable",
+    "TokenRefreshFailed",
+    "aget_valid_token",
+    "get_tenant_secrets",
+    "get_valid_token",
+    "tenant_token_refresh",
+    "upsert_credentials",
+]
+
+logger = logging.getLogger(__name__)
+
+# After a failed refresh, callers within this window reuse the stored token (or
+# fail fast) instead of each retrying GHL while holding the lock in turn.
+REFRESH_FAILURE_COOLDOWN = timedelta(seconds=30)
+_MAX_REASON = 500
+
+
+@dataclass(frozen=True)
+class TenantCredentials:
+    tenant_id: int
+    tenant_slug: str
+    location_id: str
+    company_id: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
+    token_type: str
+    scopes: tuple[str, ...]
+    user_type: str
+    version: int
+    expires_at: datetime | None
+
+
+def _credentials_of(secret: TenantSecret) -> TenantCredentials:
+    tenant = secret.tenant
+    _require_readable(secret)
+    return TenantCredentials(
+        tenant_id=tenant.pk,
+        tenant_slug=tenant.slug,
+        location_id=tenant.location_id,
+        company_id=tenant.company_id,
+        access_token=secret.access_token,
+        refresh_token=secret.refresh_token,
+        token_type=secret.token_type,
+        scopes=tuple(secret.scopes.split()),
+        user_type=secret.user_type,
+        version=secret.version,
+        expires_at=secret.expires_at,
+    )
+
+
+def _require_readable(secret: TenantSecret) -> None:
+    if not secret.is_readable:
+        slug = secret.tenant.slug
+        raise TenantSecretUnreadable(
+            f"The stored GHL credentials of tenant {slug!r} cannot be decrypted with any key "
+            "in FIELD_ENCRYPTION_KEYS: restore the missing key, or sign in with GHL again.",
+            tenant_slug=slug,
+        )
+
+
+def _secret_of(tenant_id: int, *, lock: bool = False) -> TenantSecret:
+    queryset = TenantSecret.objects.select_related("tenant")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    try:
+        return queryset.get(tenant_id=tenant_id)
+    except TenantSecret.DoesNotExist:
+        slug = Tenant.objects.filter(pk=tenant_id).values_list("slug", flat=True).first()
+        raise TenantSecretMissing(
+            f"Tenant {slug or tenant_id!r} has no stored GHL credentials.", tenant_slug=slug or ""
+        ) from None
+
+
+def get_tenant_secrets(tenant: Tenant) -> TenantCredentials:
+    """The tenant's full credential set, read fresh from the database.
+
+    Raises :class:`TenantSecretMissing` (views answer 404) or
+    :class:`TenantSecretUnreadable`.
+    """
+    return _credentials_of(_secret_of(tenant.pk))
+
+
+# --- Storing a payload ---------------------------------------------------------
+
+
+def upsert_credentials(
+    payload: Mapping[str, Any], *, reason: str = "update"
+) -> tuple[Tenant, bool]:
+    """Create or update a tenant and its secret from a GHL token payload, atomically.
+
+    Accepts GHL's spelling (``access_token``, ``locationId``, ...) and camelCase
+    (``accessToken``, ...); ``tenantId`` names the tenant's slug. Returns
+    ``(tenant, created)``, ``created`` meaning a new tenant. Sends
+    ``credentials_changed`` with ``reason`` on commit.
+    """
+    data = token_payload_parse(payload)
+    try:
+        return _upsert_once(data, reason=reason)
+    except IntegrityError:
+        # Another request created the same tenant between our look-up and our
+        # insert; now it exists, and this becomes an update.
+        return _upsert_once(data, reason=reason)
+
+
+def _upsert_once(data: TokenPayload, *, reason: str) -> tuple[Tenant, bool]:
+    with transaction.atomic():
+        tenant, created = _tenant_for(data)
+        secret = _secret_store(tenant=tenant, data=data)
+        credentials_changed_on_commit(
+            tenant_id=tenant.pk, tenant_slug=tenant.slug, version=secret.version, reason=reason
+        )
+    return tenant, created
+
+
+def _tenant_for(data: TokenPayload) -> tuple[Tenant, bool]:
+    slug = data.slug or data.location_id
+    # One statement for both look-ups, so a tenant committed by a concurrent
+    # request cannot appear between them.
+    matches = list(
+        Tenant.objects.select_for_update().filter(Q(location_id=data.location_id) | Q(slug=slug))
+    )
+    tenant = next((t for t in matches if t.location_id == data.location_id), None)
+    if tenant is not None and data.slug and tenant.slug != data.slug:
+        raise CredentialsConflict(
+            f"locationId {data.location_id} already belongs to tenant {tenant.slug!r}.",
+            field="tenantId",
+        )
+    if tenant is None and matches:
+        raise CredentialsConflict(
+            f"Tenant {slug!r} is bound to another locationId.", field="locationId"
+        )
+    if tenant is None:
+        tenant = Tenant.objects.create(
+            slug=slug, location_id=data.location_id, name=data.name, company_id=data.company_id
+        )
+        return tenant, True
+    _tenant_refresh_details(tenant, data)
+    return tenant, False
+
+
+def _tenant_refresh_details(tenant: Tenant, data: TokenPayload) -> None:
+    tenant.company_id = data.company_id or tenant.company_id
+    tenant.name = tenant.name or data.name
+    # New tokens are what re-authorisation means; a disabled tenant stays disabled.
+    if tenant.status in (Tenant.Status.NEEDS_REAUTH, Tenant.Status.UNINSTALLED):
+        tenant.status = Tenant.Status.ACTIVE
+        tenant.status_reason = ""
+    tenant.save()
+
+
+def _secret_store(*, tenant: Tenant, data: TokenPayload) -> TenantSecret:
+    secret = TenantSecret.objects.select_for_update().filter(tenant=tenant).first()
+    if secret is None:
+        secret = TenantSecret(tenant=tenant, version=0)
+    now = timezone.now()
+    secret.access_token = data.access_token
+    secret.refresh_token = data.refresh_token
+    secret.expires_at = (
+        None if data.expires_in is None else now + timedelta(seconds=data.expires_in)
+    )
+    secret.token_type = data.token_type
+    secret.scopes = data.scopes
+    secret.user_type = data.user_type
+    secret.user_id = data.user_id or secret.user_id
+    secret.version += 1
+    secret.last_error = ""
+    secret.last_error_at = None
+    secret.save()
+    return secret
+
+
+# --- Keeping the access token fresh ---------------------------------------------
+
+
+def _margin(margin: timedelta | None) -> timedelta:
+    if margin is not None:
+        return margin
+    return timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN)
+
+
+def _require_usable(tenant: Tenant) -> None:
+    if tenant.status == Tenant.Status.NEEDS_REAUTH:
+        raise TenantNeedsReauth(
+            f"Tenant {tenant.slug!r} must sign in with GHL again: {tenant.status_reason}",
+            tenant_slug=tenant.slug,
+        )
+    if tenant.status != Tenant.Status.ACTIVE:
+        raise TenantInactive(
+            f"Tenant {tenant.slug!r} is {tenant.get_status_display().lower()}.",
+            tenant_slug=tenant.slug,
+        )
+
+
+def _usable_secret(tenant_id: int) -> TenantSecret:
+    secret = _secret_of(tenant_id)
+    _require_usable(secret.tenant)
+    _require_readable(secret)
+    return secret
+
+
+def get_valid_token(tenant: Tenant, *, margin: timedelta | None = None) -> str:
+    """An access token valid for at least ``margin`` (``GHL_TOKEN_REFRESH_MARGIN``).
+
+    Refreshes at GHL under a row lock when needed, so concurrent callers cause
+    one refresh and all get its token. Raises a :class:`CredentialsError`
+    subclass when no usable token can be had.
+    """
+    margin = _margin(margin)
+    secret = _usable_secret(tenant.pk)
+    if not secret.expires_within(margin):
+        return secret.access_token
+    return _refresh(tenant_id=tenant.pk, margin=margin, force=False)
+
+
+async def aget_valid_token(tenant: Tenant, *, margin: timedelta | None = None) -> str:
+    """Async twin of :func:`get_valid_token`."""
+    margin = _margin(margin)
+    secret = await database_sync_to_async(_usable_secret)(tenant.pk)
+    if not secret.expires_within(margin):
+        return secret.access_token
+    # The refresh may wait on GHL for seconds: run it off the shared sync thread.
+    return await sync_to_async(_refresh_on_own_connection, thread_sensitive=False)(
+        tenant.pk, margin
+    )
+
+
+def _refresh_on_own_connection(tenant_id: int, margin: timedelta) -> str:
+    try:
+        return _refresh(tenant_id=tenant_id, margin=margin, force=False)
+    finally:
+        connection.close()
+
+
+def tenant_token_refresh(*, tenant: Tenant) -> int:
+    """Refresh the tenant's token now, whatever its expiry; return the new version."""
+    _refresh(tenant_id=tenant.pk, margin=timedelta(0), force=True)
+    return _secret_of(tenant.pk).version
+
+
+def _refresh(*, tenant_id: int, margin: timedelta, force: bool) -> str:
+    with transaction.atomic():
+        secret = _secret_of(tenant_id, lock=True)
+        with tenant_logging(secret.tenant.slug):
+            token, error = _refresh_locked(secret, margin=margin, force=force)
+    # Raised after the block so that what was recorded (needs_reauth, last_error) commits.
+    if error is not None:
+        raise error
+    return token
+
+
+def _refresh_locked(
+    secret: TenantSecret, *, margin: timedelta, force: bool
+) -> tuple[str, CredentialsError | None]:
+    _require_usable(secret.tenant)
+    _require_readable(secret)
+    now = timezone.now()
+    if not force and not secret.expires_within(margin, now=now):
+        return secret.access_token, None  # refreshed by whoever held the lock before us
+    if not secret.refresh_token:
+        return _without_refresh_token(secret, now=now)
+    if not force and _cooling_down(secret, now=now):
+        return _fallback(secret, now=now)
+    try:
+        tokens = oauth.oauth_token_refresh(
+            refresh_token=secret.refresh_token, user_type=secret.user_type
+        )
+    except oauth.InvalidGrant as exc:
+        return "", _mark_needs_reauth(secret, f"GHL rejected the refresh token: {exc.description}")
+    except oauth.OAuthError as exc:
+        _record_error(secret, exc.description, now=now)
+        if exc.permanent:
+            return "", TokenRefreshFailed(
+                _failure_message(secret), tenant_slug=secret.tenant.slug, permanent=True
+            )
+        return _fallback(secret, now=now)
+    _store_refreshed(secret, tokens, now=now)
+    return secret.access_token, None
+
+
+def _without_refresh_token(
+    secret: TenantSecret, *, now: datetime
+) -> tuple[str, CredentialsError | None]:
+    if not secret.is_expired(now=now):
+        return secret.access_token, None
+    return "", _mark_needs_reauth(
+        secret, "The access token expired and no refresh token is stored."
+    )
+
+
+def _cooling_down(secret: TenantSecret, *, now: datetime) -> bool:
+    return secret.last_error_at is not None and now - secret.last_error_at < (
+        REFRESH_FAILURE_COOLDOWN
+    )
+
+
+def _fallback(secret: TenantSecret, *, now: datetime) -> tuple[str, CredentialsError | None]:
+    if not secret.is_expired(now=now):
+        logger.warning("GHL token refresh failed; using the stored token until it expires")
+        return secret.access_token, None
+    return "", TokenRefreshFailed(_failure_message(secret), tenant_slug=secret.tenant.slug)
+
+
+def _failure_message(secret: TenantSecret) -> str:
+    return f"Could not refresh the GHL token of tenant {secret.tenant.slug!r}: {secret.last_error}"
+
+
+def _record_error(secret: TenantSecret, description: str, *, now: datetime) -> None:
+    logger.warning("GHL token refresh failed: %s", description)
+    secret.last_error = description[:_MAX_REASON]
+    secret.last_error_at = now
+    secret.save(update_fields=["last_error", "last_error_at", "updated_at"])
+
+
+def _mark_needs_reauth(secret: TenantSecret, reason: str) -> TenantNeedsReauth:
+    tenant = secret.tenant
+    logger.warning("tenant needs re-authorisation: %s", reason)
+    _record_error(secret, reason, now=timezone.now())
+    tenant.status = Tenant.Status.NEEDS_REAUTH
+    tenant.status_reason = reason[:_MAX_REASON]
+    tenant.save(update_fields=["status", "status_reason", "updated_at"])
+    return TenantNeedsReauth(
+        f"Tenant {tenant.slug!r} must sign in with GHL again: {tenant.status_reason}",
+        tenant_slug=tenant.slug,
+    )
+
+
+def _store_refreshed(secret: TenantSecret, tokens: oauth.RefreshedTokens, *, now: datetime) -> None:
+    secret.access_token = tokens.access_token
+    secret.refresh_token = tokens.refresh_token or secret.refresh_token
+    if tokens.expires_in is not None:
+        secret.expires_at = now + timedelta(seconds=tokens.expires_in)
+    secret.scopes = tokens.scope or secret.scopes
+    secret.token_type = tokens.token_type
+    secret.version += 1
+    secret.last_refreshed_at = now
+    secret.last_error = ""
+    secret.last_error_at = None
+    secret.save()
+    logger.info("refreshed the GHL token (version %s)", secret.version)
+    credentials_changed_on_commit(
+        tenant_id=secret.tenant_id,
+        tenant_slug=secret.tenant.slug,
+        version=secret.version,
+        reason="refresh",
+    )

@@ -1,0 +1,76 @@
+"""Encrypted model fields built on django-cryptography, keyed by :mod:`tenants.crypto`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django_cryptography.fields import EncryptedMixin
+
+from tenants import crypto
+
+
+class UnreadableSecret:
+    """A stored value that no configured key opens.
+
+    It keeps the ciphertext, so saving other fields of the row writes it back
+    unchanged: a missing key must never turn into lost data.
+    """
+
+    __slots__ = ("ciphertext",)
+
+    def __init__(self, ciphertext: bytes) -> None:
+        self.ciphertext = ciphertext
+
+    def __repr__(self) -> str:
+        return "<UnreadableSecret>"
+
+    def __str__(self) -> str:
+        return "(unreadable)"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnreadableSecret) and other.ciphertext == self.ciphertext
+
+    def __hash__(self) -> int:
+        return hash(self.ciphertext)
+
+
+class EncryptedTextField(EncryptedMixin, models.TextField):
+    """Text stored encrypted under the newest key of the ring, readable under any of them.
+
+    A value that no key opens loads as :class:`UnreadableSecret` instead of
+    raising, so one bad row cannot break a list of tenants.
+    """
+
+    base_class = models.TextField
+    wasinstance = True
+
+    def _dump(self, value: Any) -> bytes:
+        return crypto.encrypt(str(value).encode())
+
+    def _load(self, value: bytes) -> str | UnreadableSecret:
+        try:
+            return crypto.decrypt(value).decode()
+        except crypto.UndecryptableError:
+            return UnreadableSecret(value)
+
+    def get_db_prep_value(
+        self, value: Any, connection: BaseDatabaseWrapper, prepared: bool = False
+    ) -> Any:
+        if isinstance(value, UnreadableSecret):
+            return connection.Database.Binary(value.ciphertext)
+        return super().get_db_prep_value(value, connection, prepared)
+
+    def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:
+        # Skip EncryptedMixin.deconstruct: it would name django-cryptography's
+        # generic field, and migrations would lose this key ring.
+        name, _path, args, kwargs = super(EncryptedMixin, self).deconstruct()
+        return name, "tenants.fields.EncryptedTextField", list(args), kwargs
+
+    def clone(self) -> EncryptedTextField:
+        _name, _path, args, kwargs = self.deconstruct()
+        return self.__class__(*args, **kwargs)
