@@ -52,6 +52,10 @@ DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Bounds on what a child can make this process hold: one JSON-RPC message, one log line.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 MAX_LOG_LINE = 4096
+# A child's stderr is always read in full, but only so many lines a second reach the
+# log: a chatty or looping child must not drown every other tenant's lines.
+LOG_BURST = 200
+LOG_LINES_PER_SECOND = 50.0
 _READ_CHUNK = 64 * 1024
 # After SIGKILL only an unkillable (D-state) process outlasts this.
 _KILL_WAIT = 2.0
@@ -136,6 +140,9 @@ class Child:
         self.ran = False
         self.probing = False
         self.stderr_tail: deque[str] = deque(maxlen=5)
+        self._log_budget = float(LOG_BURST)
+        self._log_refilled = time.monotonic()
+        self._log_dropped = 0
         self.session: ClientSession | None = None
         self._on_exit = on_exit
         self._process: asyncio.subprocess.Process | None = None
@@ -374,7 +381,7 @@ class Child:
                     logger.warning("MCP child for %s sent an oversized message", self.spec.tag)
                     self.request_stop("crashed")
                     break
-            self._closed_pipe = True
+            self._pipe_closed()
 
     @staticmethod
     async def _read(stream: asyncio.StreamReader) -> bytes:
@@ -403,8 +410,13 @@ class Child:
                     stdin.write(data.encode() + b"\n")
                     await stdin.drain()
                 except (ConnectionError, OSError):
-                    self._closed_pipe = True
+                    self._pipe_closed()
                     return
+
+    def _pipe_closed(self) -> None:
+        # A child whose pipe is gone takes no new use, even before its exit is seen.
+        self._closed_pipe = True
+        self._stop.set()
 
     async def _on_message(self, message: IncomingMessage) -> None:
         if isinstance(message, types.ToolListChangedNotification):
@@ -435,16 +447,40 @@ class Child:
                 pending = b""
         if pending:
             self._log_line(pending.decode(errors="replace"))
+        if self._log_dropped:
+            child_logger.warning(
+                "%d lines of output were not logged (too many too fast)",
+                self._log_dropped,
+                extra={"tenant": self.spec.tag},
+            )
 
     def _log_line(self, text: str) -> None:
         text = text.rstrip("\r")
-        if not text.strip():
+        if not text.strip() or not self._log_allowed():
             return
         if len(text) > MAX_LOG_LINE:
             text = text[:MAX_LOG_LINE] + " [truncated]"
         text = self.config.redact(text, self.spec.secrets)
         self.stderr_tail.append(text)
         child_logger.info("%s", text, extra={"tenant": self.spec.tag})
+
+    def _log_allowed(self) -> bool:
+        now = time.monotonic()
+        refill = (now - self._log_refilled) * LOG_LINES_PER_SECOND
+        self._log_budget = min(float(LOG_BURST), self._log_budget + refill)
+        self._log_refilled = now
+        if self._log_budget < 1:
+            self._log_dropped += 1
+            return False
+        self._log_budget -= 1
+        if self._log_dropped:
+            child_logger.warning(
+                "%d lines of output were not logged (too many too fast)",
+                self._log_dropped,
+                extra={"tenant": self.spec.tag},
+            )
+            self._log_dropped = 0
+        return True
 
     # --- ending -------------------------------------------------------------------
 
@@ -461,7 +497,9 @@ class Child:
         if not self._exited.is_set():
             if process.stdin is not None:
                 process.stdin.close()
-            if not await self._wait_exited(self.config.stop_grace):
+            # A hung child will not act on a closed stdin: no point waiting for it.
+            grace = 0.0 if self.stop_reason == "unresponsive" else self.config.stop_grace
+            if not await self._wait_exited(grace):
                 signal_group(pid, signal.SIGTERM)
                 if not await self._wait_exited(self.config.kill_grace):
                     signal_group(pid, signal.SIGKILL)

@@ -179,8 +179,9 @@ class Supervisor:
                 return self._use(child)
             if self.closing:
                 raise ShuttingDown()
-            if slot.current is not None:
+            if slot.current is not None and slot.current.usable:
                 self._retire(slot.current, "rotated")
+            slot.current = None
             self._check_backoff(slot, version)
             spec = await build_spec()
             return self._use(await self._start_child(slot, spec))
