@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -161,6 +162,27 @@ def sweep_marked(root: Path) -> list[int]:
         if entry.name.isdigit() and int(entry.name) != me and _end_marked(int(entry.name), root):
             ended.append(int(entry.name))
     return ended
+
+
+def sweep_as(
+    root: Path, *, uid: int, gid: int | None, python: str = sys.executable, cwd: str | None = None
+) -> list[int]:
+    """Run the sweep as ``uid``: children running as that user keep their environ from us."""
+    result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
+        [python, "-m", "mcpbridge.processes", str(root)],
+        user=uid,
+        group=gid,
+        extra_groups=[],
+        env={"PATH": os.defpath, "LANG": "C.UTF-8"},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise OSError(f"the sweep as uid {uid} failed: {result.stderr.strip()[-300:]}")
+    return [int(line) for line in result.stdout.split()]
 
 
 def _reclaim(path: str, uid: int, gid: int) -> None:

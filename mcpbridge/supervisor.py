@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -49,7 +50,15 @@ from mcpbridge.errors import (
     ShuttingDown,
     ToolCallFailed,
 )
-from mcpbridge.processes import is_running, process_rss_bytes, signal_group, worker_id
+from mcpbridge.processes import (
+    is_running,
+    process_rss_bytes,
+    remove_dead_worker_dirs,
+    signal_group,
+    sweep_as,
+    sweep_marked,
+    worker_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +155,25 @@ class Supervisor:
         self._probes: set[asyncio.Task[None]] = set()
         self.closing = False
         metrics.track(self)
+
+    def sweep_leftovers(self, *, cwd: str | None = None) -> list[int]:
+        """End children that a worker which is gone left behind, and remove their homes.
+
+        Run once when a worker starts. Children that run as another uid are looked for
+        by a short sweep running as that uid (``cwd`` must let it import this package).
+        """
+        root = self.config.run_root
+        ended = sweep_marked(root)
+        uid = self.config.uid
+        if uid is not None and uid != os.geteuid():
+            try:
+                ended += sweep_as(root, uid=uid, gid=self.config.gid, cwd=cwd)
+            except (OSError, subprocess.SubprocessError) as exc:
+                logger.warning("could not look for children left as uid %s: %s", uid, exc)
+        remove_dead_worker_dirs(root)
+        if ended:
+            logger.warning("ended %d MCP children left by a worker that is gone", len(ended))
+        return ended
 
     # --- acquiring ---------------------------------------------------------------
 

@@ -15,15 +15,21 @@ from mcpbridge.supervisor import SpecBuilder, Supervisor, SupervisorConfig
 SERVER = Path(__file__).with_name("mcp_server.py")
 
 
-def server_command(*flags: str) -> tuple[str, ...]:
-    return (sys.executable, str(SERVER), *flags)
+def server_command(*flags: str, python: str = sys.executable) -> tuple[str, ...]:
+    return (python, str(SERVER), *flags)
 
 
-def make_spec(key: str = "acme", *, version: int = 1, flags: tuple[str, ...] = ()) -> ChildSpec:
+def make_spec(
+    key: str = "acme",
+    *,
+    version: int = 1,
+    flags: tuple[str, ...] = (),
+    python: str = sys.executable,
+) -> ChildSpec:
     token = f"tok-{key}-v{version}-0123456789abcdef"
     return ChildSpec(
         key=key,
-        command=server_command(*flags),
+        command=server_command(*flags, python=python),
         env={
             "GHL_ACCESS_TOKEN": token,
             "GHL_API_KEY": token,
@@ -96,3 +102,7 @@ def supervisor(supervisor_factory: Callable[..., Supervisor]) -> Supervisor:
 
 def with_version(spec: ChildSpec, version: int) -> ChildSpec:
     return dataclasses.replace(make_spec(spec.key, version=version), command=spec.command)
+
+
+def exists(path: str | Path) -> bool:
+    return os.path.lexists(path)

@@ -92,9 +92,10 @@ TOOLS = {
     "grandchild": tool_grandchild,
     "error_result": lambda request, args: text("bad input", is_error=True),
     "say_token": lambda request, args: (
-        print(f"token is {os.environ.get('GHL_ACCESS_TOKEN')}", file=sys.stderr, flush=True),
+        sys.stderr.write(f"token is {os.environ.get('GHL_ACCESS_TOKEN')}\n"),
+        sys.stderr.flush(),
         text("said"),
-    )[1],
+    )[-1],
 }
 
 
@@ -132,7 +133,8 @@ def handle(request: dict[str, Any], options: dict[str, Any]) -> None:
         version = request["params"]["protocolVersion"]
         capabilities = {"tools": {"listChanged": True}}
         info = {"name": "test-server", "version": "1"}
-        reply(request["id"], {"protocolVersion": version, "capabilities": capabilities, "serverInfo": info})
+        result = {"protocolVersion": version, "capabilities": capabilities, "serverInfo": info}
+        reply(request["id"], result)
     elif method == "ping":
         reply(request["id"], {})
     elif method == "tools/list":

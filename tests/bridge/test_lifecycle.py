@@ -15,9 +15,10 @@ from tests.bridge.test_supervisor import sample
 
 
 async def use_once(supervisor: Supervisor, key: str, version: int = 1) -> int:
-    async with supervisor.acquire(key, fixed(make_spec(key, version=version)), version=version) as c:
-        await c.call_tool("echo")
-        return c.pid
+    spec = make_spec(key, version=version)
+    async with supervisor.acquire(key, fixed(spec), version=version) as client:
+        await client.call_tool("echo")
+        return client.pid
 
 
 async def test_the_reaper_starts_with_the_first_use(supervisor: Supervisor):
