@@ -185,3 +185,40 @@ async def test_a_starting_worker_sweeps_what_a_dead_one_left(workers, supervisor
         kill_all([orphan, grandchild])
     assert len(leftover_dirs) == 1
     assert not root.joinpath(leftover_dirs[0]).exists()
+
+
+SPAWN_WITH_HOOK = """
+import os, subprocess, sys
+from mcpbridge.processes import child_preexec
+hook = child_preexec(os.getpid(), 9) if sys.argv[1] == "hook" else None
+subprocess.run(["grep", "-E", "^(Uid|Cap|NoNewPrivs)", "/proc/self/status"],
+               user=65533, group=65533, extra_groups=[], preexec_fn=hook, check=True)
+"""
+
+
+@as_root
+@pytest.mark.skipif(not Path("/usr/bin/setpriv").exists(), reason="needs setpriv")
+def test_a_web_process_with_switching_capabilities_passes_none_to_children():
+    caps = "-all,+setuid,+setgid,+kill,+chown"
+    web_user = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        f"--inh-caps={caps}",
+        f"--ambient-caps={caps}",
+        f"--bounding-set={caps}",
+    ]
+    repo = str(Path(__file__).resolve().parents[2])
+
+    def child_status(mode: str) -> str:
+        command = [*web_user, str(PYTHON_FOR_NOBODY), "-c", SPAWN_WITH_HOOK, mode]
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": repo}
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+
+    without, with_hook = child_status("plain"), child_status("hook")
+    assert "CapEff:\t00000000000000e1" in without  # what the hook is there to prevent
+    assert "Uid:\t65533" in with_hook
+    assert "CapEff:\t0000000000000000" in with_hook
+    assert "CapAmb:\t0000000000000000" in with_hook
+    assert "NoNewPrivs:\t1" in with_hook
