@@ -94,7 +94,8 @@ async def _stop(request: HttpRequest) -> HttpResponse:
     key = request.POST.get("key", "")
     stopped = await get_registry().supervisor.stop(key) if key else 0
     if stopped:
-        await sync_to_async(messages.success)(request, f"Stopped {stopped} process(es).")
+        note = f"Stopped {stopped} process(es); the next use starts a fresh one."
     else:
-        await sync_to_async(messages.warning)(request, "No such process is running any more.")
+        note = "No process was running; its failure count was reset."
+    await sync_to_async(messages.success)(request, note)
     return HttpResponseRedirect(reverse("mcp_children"))

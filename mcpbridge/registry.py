@@ -20,6 +20,7 @@ import sys
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -191,7 +192,9 @@ def _new_registry(loop: asyncio.AbstractEventLoop) -> Registry:
     supervisor = Supervisor(supervisor_config(), redact=redact)
     if not _swept:
         _swept = True
-        supervisor.sweep_leftovers(cwd=str(settings.BASE_DIR))
+        # Off the loop: it reads /proc and may start a short helper process.
+        sweep = partial(supervisor.sweep_leftovers, cwd=str(settings.BASE_DIR))
+        supervisor.background(loop.run_in_executor(None, sweep))
     registry = Registry(supervisor, loop)
     _install_exit_hooks(registry)
     return registry

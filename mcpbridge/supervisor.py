@@ -152,7 +152,7 @@ class Supervisor:
         self._reserved = 0
         self._seq = itertools.count(1)
         self._reaper: asyncio.Task[None] | None = None
-        self._probes: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
         self.closing = False
         metrics.track(self)
 
@@ -344,14 +344,23 @@ class Supervisor:
             )
             self._record_failure(slot, child.spec.version, time.monotonic() - child.started_at)
 
+    def background(self, awaitable: Awaitable[Any]) -> None:
+        """Keep a task of ours referenced until it ends; its failure is logged."""
+        task = asyncio.ensure_future(awaitable)
+        self._tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Future[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("MCP supervisor task failed", exc_info=task.exception())
+
     def suspect(self, child: Child) -> None:
         """A call timed out: if the child no longer answers a ping, end it as hung."""
         if child.probing or child.session is None:
             return
         child.probing = True
-        task = asyncio.create_task(self._probe(child))
-        self._probes.add(task)
-        task.add_done_callback(self._probes.discard)
+        self.background(self._probe(child))
 
     async def _probe(self, child: Child) -> None:
         try:

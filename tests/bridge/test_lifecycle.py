@@ -10,7 +10,7 @@ from mcpbridge.errors import AtCapacity, ChildStopped, ShuttingDown
 from mcpbridge.processes import is_running
 from mcpbridge.supervisor import Supervisor
 from tests.bridge.conftest import fixed, make_spec, our_zombies
-from tests.bridge.test_failures import wait_until
+from tests.bridge.test_failures import gone, wait_until
 from tests.bridge.test_supervisor import sample
 
 
@@ -35,7 +35,7 @@ async def test_idle_children_are_reaped_after_the_idle_timeout(
     reaped = sample("mcp_reaps_total", reason="idle")
     pid = await use_once(supervisor, "acme")
     assert is_running(pid)
-    assert await wait_until(lambda: not is_running(pid))
+    assert await wait_until(lambda: gone(supervisor, pid))
     assert list(supervisor.live_pids()) == []
     assert sample("mcp_reaps_total", reason="idle") - reaped == 1
 
@@ -50,7 +50,7 @@ async def test_an_in_flight_call_keeps_its_child_from_being_reaped(
         # Many reaper passes ran during the call; the child is still the same one.
         result = await client.call_tool("pid")
     assert int(result.content[0].text) == client.pid
-    assert await wait_until(lambda: not is_running(client.pid))
+    assert await wait_until(lambda: gone(supervisor, client.pid))
 
 
 async def test_very_old_children_are_recycled_once_idle(
@@ -62,7 +62,7 @@ async def test_very_old_children_are_recycled_once_idle(
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         await asyncio.sleep(0.5)
         assert is_running(client.pid)  # in use: past its lifetime but kept
-    assert await wait_until(lambda: not is_running(client.pid))
+    assert await wait_until(lambda: gone(supervisor, client.pid))
     assert sample("mcp_reaps_total", reason="lifetime") - recycled == 1
     assert await use_once(supervisor, "acme") != client.pid
 
@@ -81,7 +81,7 @@ async def test_a_new_version_takes_new_calls_while_the_old_child_drains(supervis
         states = {row.pid: row.state for row in supervisor.snapshot()}
         assert states == {old.pid: State.STOPPING, new.pid: State.RUNNING}
         assert (await slow).content[0].text == "slept"  # the draining child finished its call
-    assert await wait_until(lambda: not is_running(old.pid))
+    assert await wait_until(lambda: gone(supervisor, old.pid))
     assert is_running(new.pid)
     assert sample("mcp_reaps_total", reason="rotated") - rotated == 1
 
@@ -94,7 +94,7 @@ async def test_an_older_version_is_served_by_the_newer_child(supervisor: Supervi
 async def test_recycling_sends_the_next_use_to_a_fresh_child(supervisor: Supervisor):
     first = await use_once(supervisor, "acme")
     assert supervisor.recycle("acme", version=2) == 1
-    assert await wait_until(lambda: not is_running(first))
+    assert await wait_until(lambda: gone(supervisor, first))
     assert await use_once(supervisor, "acme", version=2) != first
 
 
@@ -107,7 +107,7 @@ async def test_a_revoke_closes_the_child_at_once_and_fails_its_calls(supervisor:
         with pytest.raises(ChildStopped) as failure:
             await call
     assert failure.value.code == "child_stopped"
-    assert await wait_until(lambda: not is_running(client.pid))
+    assert await wait_until(lambda: gone(supervisor, client.pid))
     assert sample("mcp_reaps_total", reason="revoked") - revoked == 1
 
 

@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
 
 from mcpbridge import registry as registry_module
 from mcpbridge.errors import ChildStopped, TenantUnavailable
@@ -172,9 +174,16 @@ async def test_health_detail_counts_this_workers_children_by_state(store: Creden
     assert "acme" not in json.dumps(detail)
 
 
+@pytest.fixture
+async def db_threads() -> AsyncIterator[None]:
+    """Close what the ORM opened in asgiref's worker thread, so the test database can go."""
+    yield
+    await sync_to_async(connections.close_all)()
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_staff_see_the_children_page_and_can_stop_a_child(
-    store: CredentialStore, async_client, django_user_model
+    store: CredentialStore, async_client, django_user_model, db_threads
 ):
     staff = await django_user_model.objects.acreate(username="staff", is_staff=True)
     store.add(ACME)
@@ -195,7 +204,9 @@ async def test_staff_see_the_children_page_and_can_stop_a_child(
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_the_children_page_is_for_staff_only(store, async_client, django_user_model):
+async def test_the_children_page_is_for_staff_only(
+    store, async_client, django_user_model, db_threads
+):
     member = await django_user_model.objects.acreate(username="member")
     store.add(ACME)
     pid, _ = await child_env(ACME)
