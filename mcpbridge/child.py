@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import os
 import signal
 import subprocess
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -32,6 +28,7 @@ from mcp.client.session import ClientSession, IncomingMessage
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
+from mcpbridge.child_log import MAX_LOG_LINE, ChildLog
 from mcpbridge.errors import (
     BridgeError,
     ChildCrashed,
@@ -41,76 +38,16 @@ from mcpbridge.errors import (
     ShuttingDown,
 )
 from mcpbridge.processes import child_preexec, remove_tree, signal_group
+from mcpbridge.spec import ChildSpec, LaunchConfig, State
 
 logger = logging.getLogger(__name__)
-child_logger = logging.getLogger("mcpbridge.child")
-
-Redactor = Callable[[str, Iterable[str]], str]
 
 CLIENT_INFO = types.Implementation(name="ghl-agent-hub", version="1")
-DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Bounds on what a child can make this process hold: one JSON-RPC message, one log line.
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
-MAX_LOG_LINE = 4096
-# A child's stderr is always read in full, but only so many lines a second reach the
-# log: a chatty or looping child must not drown every other tenant's lines.
-LOG_BURST = 200
-LOG_LINES_PER_SECOND = 50.0
 _READ_CHUNK = 64 * 1024
 # After SIGKILL only an unkillable (D-state) process outlasts this.
 _KILL_WAIT = 2.0
-
-
-class State(enum.StrEnum):
-    STARTING = "starting"
-    RUNNING = "running"
-    BACKOFF = "backoff"
-    FATAL = "fatal"
-    STOPPING = "stopping"
-    STOPPED = "stopped"
-
-
-def replace_secrets(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text
-
-
-@dataclass(frozen=True)
-class ChildSpec:
-    """What one child runs: the command, its environment and who it is for.
-
-    ``env`` holds the variables particular to the child; PATH, LANG and HOME are added
-    by the launcher and nothing else is. ``secrets`` are scrubbed from its stderr.
-    """
-
-    key: str
-    command: tuple[str, ...]
-    env: Mapping[str, str] = field(default_factory=dict, repr=False)
-    version: int = 0
-    label: str = ""
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-    cwd: str | None = None
-
-    @property
-    def tag(self) -> str:
-        return self.label or self.key
-
-
-@dataclass(frozen=True)
-class LaunchConfig:
-    home_root: Path
-    init_timeout: float = 20.0
-    ping_timeout: float = 5.0
-    stop_grace: float = 1.0
-    kill_grace: float = 2.0
-    path: str = DEFAULT_PATH
-    lang: str = "C.UTF-8"
-    uid: int | None = None
-    gid: int | None = None
-    death_signal: int | None = signal.SIGKILL
-    redact: Redactor = replace_secrets
 
 
 def _parse_line(line: bytes) -> SessionMessage | Exception:
@@ -139,10 +76,7 @@ class Child:
         self.retire_reason: str | None = None
         self.ran = False
         self.probing = False
-        self.stderr_tail: deque[str] = deque(maxlen=5)
-        self._log_budget = float(LOG_BURST)
-        self._log_refilled = time.monotonic()
-        self._log_dropped = 0
+        self.log = ChildLog(spec.tag, spec.secrets, config.redact)
         self.session: ClientSession | None = None
         self._on_exit = on_exit
         self._process: asyncio.subprocess.Process | None = None
@@ -351,7 +285,7 @@ class Child:
             await handshake
         why = "timed out" if not done else "ended" if handshake not in done else "failed"
         self.request_stop("unresponsive" if not done else "crashed")
-        tail = " | ".join(self.stderr_tail)
+        tail = " | ".join(self.log.tail)
         logger.warning(
             "MCP child for %s %s during initialise%s",
             self.spec.tag,
@@ -429,7 +363,7 @@ class Child:
             )
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        self._log_line(str(params.data))
+        self.log.line(str(params.data))
 
     # --- stderr -------------------------------------------------------------------
 
@@ -441,46 +375,13 @@ class Child:
         while chunk := await self._read(stderr):
             *lines, pending = (pending + chunk).split(b"\n")
             for line in lines:
-                self._log_line(line.decode(errors="replace"))
+                self.log.line(line.decode(errors="replace"))
             if len(pending) > MAX_LOG_LINE:
-                self._log_line(pending.decode(errors="replace"))
+                self.log.line(pending.decode(errors="replace"))
                 pending = b""
         if pending:
-            self._log_line(pending.decode(errors="replace"))
-        if self._log_dropped:
-            child_logger.warning(
-                "%d lines of output were not logged (too many too fast)",
-                self._log_dropped,
-                extra={"tenant": self.spec.tag},
-            )
-
-    def _log_line(self, text: str) -> None:
-        text = text.rstrip("\r")
-        if not text.strip() or not self._log_allowed():
-            return
-        if len(text) > MAX_LOG_LINE:
-            text = text[:MAX_LOG_LINE] + " [truncated]"
-        text = self.config.redact(text, self.spec.secrets)
-        self.stderr_tail.append(text)
-        child_logger.info("%s", text, extra={"tenant": self.spec.tag})
-
-    def _log_allowed(self) -> bool:
-        now = time.monotonic()
-        refill = (now - self._log_refilled) * LOG_LINES_PER_SECOND
-        self._log_budget = min(float(LOG_BURST), self._log_budget + refill)
-        self._log_refilled = now
-        if self._log_budget < 1:
-            self._log_dropped += 1
-            return False
-        self._log_budget -= 1
-        if self._log_dropped:
-            child_logger.warning(
-                "%d lines of output were not logged (too many too fast)",
-                self._log_dropped,
-                extra={"tenant": self.spec.tag},
-            )
-            self._log_dropped = 0
-        return True
+            self.log.line(pending.decode(errors="replace"))
+        self.log.flush()
 
     # --- ending -------------------------------------------------------------------
 

@@ -32,8 +32,9 @@ from config.logging import redact
 from mcpbridge.errors import TenantUnavailable
 
 if TYPE_CHECKING:
-    from mcpbridge.child import ChildSpec
-    from mcpbridge.supervisor import ChildClient, ChildInfo, Supervisor, SupervisorConfig
+    from mcpbridge.client import ChildClient
+    from mcpbridge.spec import ChildSpec
+    from mcpbridge.supervisor import ChildInfo, Supervisor, SupervisorConfig
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class Registry:
             yield client
 
     async def spec_for(self, tenant: Any) -> ChildSpec:
-        from mcpbridge.child import ChildSpec
+        from mcpbridge.spec import ChildSpec
 
         credentials = await tenant_child_credentials(tenant)
         token = credentials.access_token

@@ -24,31 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import mcp_types as types
-from mcp.shared.exceptions import MCPError
-from pydantic import ValidationError
-
 from mcpbridge import metrics
-from mcpbridge.child import (
-    DEFAULT_PATH,
-    Child,
-    ChildSpec,
-    LaunchConfig,
-    Redactor,
-    State,
-    replace_secrets,
-)
+from mcpbridge.child import Child
+from mcpbridge.child_log import Redactor
+from mcpbridge.client import ChildClient
 from mcpbridge.errors import (
     AtCapacity,
-    BridgeError,
-    CallTimeout,
-    ChildCrashed,
     ChildFailed,
     ChildRestarting,
     ChildStartFailed,
-    ChildStopped,
     ShuttingDown,
-    ToolCallFailed,
 )
 from mcpbridge.processes import (
     is_running,
@@ -59,11 +44,11 @@ from mcpbridge.processes import (
     sweep_marked,
     worker_id,
 )
+from mcpbridge.spec import DEFAULT_PATH, ChildSpec, LaunchConfig, State, replace_secrets
 
 logger = logging.getLogger(__name__)
 
 SpecBuilder = Callable[[], Awaitable[ChildSpec]]
-ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 
 
 def default_run_root() -> Path:
@@ -483,7 +468,7 @@ class Supervisor:
             rss_bytes=process_rss_bytes(child.pid) if child.pid else None,
             failures=slot.failures if slot else 0,
             retry_in=None,
-            last_output=child.stderr_tail[-1] if child.stderr_tail else "",
+            last_output=child.log.tail[-1] if child.log.tail else "",
         )
 
     def _slot_info(self, slot: _Slot, now: float) -> ChildInfo:
@@ -503,84 +488,3 @@ class Supervisor:
             retry_in=max(0.0, until - now),
             last_output="",
         )
-
-
-class ChildClient:
-    """The MCP client handed out by ``acquire``: valid inside its block only.
-
-    Every call is bounded by ``call_timeout`` (a hard cap: progress does not extend it)
-    and turns transport failures into ``BridgeError`` subclasses.
-    """
-
-    def __init__(self, child: Child, supervisor: Supervisor) -> None:
-        self._child: Child | None = child
-        self._supervisor = supervisor
-        self.key = child.spec.key
-        self.pid = child.pid
-        self.version = child.spec.version
-
-    def release(self) -> None:
-        self._child = None
-
-    def _live(self) -> Child:
-        if self._child is None:
-            raise ChildStopped("This tool session has ended.")
-        return self._child
-
-    def _limit(self, time_limit: float | None) -> float:
-        cap = self._supervisor.config.call_timeout
-        return cap if time_limit is None else min(time_limit, cap)
-
-    async def list_tools(self) -> types.ListToolsResult:
-        child = self._live()
-        return await self._bounded(child, self._limit(None), child.list_tools)
-
-    async def call_tool(
-        self,
-        name: str,
-        arguments: dict[str, Any] | None = None,
-        *,
-        time_limit: float | None = None,
-        progress_callback: ProgressCallback | None = None,
-    ) -> types.CallToolResult:
-        child = self._live()
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            result: types.CallToolResult = await self._bounded(
-                child,
-                self._limit(time_limit),
-                lambda: child.call_tool(name, arguments, progress_callback),
-            )
-            outcome = "tool_error" if result.is_error else "ok"
-            return result
-        except CallTimeout:
-            outcome = "timeout"
-            raise
-        except (ChildCrashed, ChildStopped, ShuttingDown):
-            outcome = "crashed"
-            raise
-        finally:
-            metrics.TOOL_CALL_SECONDS.observe(time.perf_counter() - started)
-            metrics.TOOL_CALLS.labels(outcome).inc()
-            child.touch()
-
-    async def _bounded(self, child: Child, limit: float, call: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            async with asyncio.timeout(limit) as deadline:
-                return await call()
-        except TimeoutError:
-            if not deadline.expired():
-                raise ToolCallFailed() from None
-            self._supervisor.suspect(child)
-            raise CallTimeout() from None
-        except MCPError as exc:
-            if child.is_closed_error(exc):
-                raise child.closed_error() from None
-            text = child.config.redact(exc.message, child.spec.secrets)[:300]
-            raise ToolCallFailed(text or None) from None
-        except BridgeError:
-            raise
-        except (ValidationError, RuntimeError) as exc:
-            logger.warning("MCP child for %s answered badly: %s", child.spec.tag, exc)
-            raise ToolCallFailed() from None

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mcpbridge.child import ChildSpec
 from mcpbridge.processes import is_running
+from mcpbridge.spec import ChildSpec
 from mcpbridge.supervisor import SpecBuilder, Supervisor, SupervisorConfig
 
 SERVER = Path(__file__).with_name("mcp_server.py")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mcpbridge.child import LOG_BURST, State
+from mcpbridge.child_log import LOG_BURST
 from mcpbridge.errors import (
     CallTimeout,
     ChildCrashed,
@@ -18,6 +18,7 @@ from mcpbridge.errors import (
     ChildUnresponsive,
 )
 from mcpbridge.processes import is_running
+from mcpbridge.spec import State
 from mcpbridge.supervisor import Supervisor
 from tests.bridge.conftest import fixed, make_spec
 from tests.bridge.test_supervisor import sample

@@ -5,9 +5,9 @@ from collections.abc import Callable
 
 import pytest
 
-from mcpbridge.child import State
 from mcpbridge.errors import AtCapacity, ChildStopped, ShuttingDown
 from mcpbridge.processes import is_running
+from mcpbridge.spec import State
 from mcpbridge.supervisor import Supervisor
 from tests.bridge.conftest import fixed, make_spec, our_zombies
 from tests.bridge.test_failures import gone, wait_until

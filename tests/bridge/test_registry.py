@@ -174,6 +174,14 @@ async def test_health_detail_counts_this_workers_children_by_state(store: Creden
     assert "acme" not in json.dumps(detail)
 
 
+@pytest.mark.django_db(transaction=True)
+async def test_health_shows_the_mcp_detail(store: CredentialStore, async_client):
+    store.add(ACME)
+    await child_env(ACME)
+    response = await async_client.get("/health")
+    assert response.json()["detail"]["mcp"]["states"] == {"running": 1}
+
+
 @pytest.fixture
 async def db_threads() -> AsyncIterator[None]:
     """Close what the ORM opened in asgiref's worker thread, so the test database can go."""

@@ -203,3 +203,11 @@ async def test_a_real_sdk_server_works_as_a_child(supervisor: Supervisor, tmp_pa
         result = await client.call_tool("add", {"a": 2, "b": 3})
     assert [tool.name for tool in tools.tools] == ["add"]
     assert result.content[0].text == "5"
+
+
+def test_a_spec_never_shows_its_token_when_printed():
+    spec = make_spec("acme")
+    token = spec.env["GHL_ACCESS_TOKEN"]
+    assert token not in repr(spec)
+    assert token not in str(spec)
+    assert "acme" in repr(spec)
