@@ -12,6 +12,7 @@ class McpBridgeConfig(AppConfig):
         from mcpbridge import registry
 
         register_detail("mcp", registry.health_detail)
+        registry.sweep_at_start()
         try:
             from tenants.signals import credentials_changed
         except ImportError:

@@ -16,6 +16,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,6 +36,10 @@ _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _WORKER_DIR = re.compile(r"^w(\d+)-(\d+)$")
 
 
+def default_run_root() -> Path:
+    return Path(tempfile.gettempdir()) / f"ghlhub-mcp-{os.geteuid()}"
+
+
 def child_preexec(parent_pid: int, death_signal: int | None) -> Callable[[], None]:
     """The hook run in each child after fork, after the uid/gid switch, before exec.
 
@@ -45,6 +50,9 @@ def child_preexec(parent_pid: int, death_signal: int | None) -> Callable[[], Non
       why it is set here, after Popen's own setgid/setuid and not before. It fires when
       the thread that forked exits, so children are always started from the event
       loop's thread. A parent that died before the call is caught by the ppid check.
+
+    A hook in the forked child rather than a launcher program that sets these and
+    execs the server: no second exec per spawn, and it runs after the uid switch.
     """
 
     def hook() -> None:

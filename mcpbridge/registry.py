@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from config.logging import redact
 from mcpbridge.errors import TenantUnavailable
+from mcpbridge.processes import default_run_root, remove_dead_worker_dirs, sweep_marked
 
 if TYPE_CHECKING:
     from mcpbridge.client import ChildClient
@@ -88,8 +89,21 @@ async def tenant_child_credentials(tenant: Any) -> Any:
 # --- the registry -------------------------------------------------------------------
 
 
+def run_root() -> Path:
+    return Path(settings.MCP_RUN_DIR) if settings.MCP_RUN_DIR else default_run_root()
+
+
+def sweep_at_start() -> None:
+    """End children that a worker which is gone left behind (their HOME names it)."""
+    root = run_root()
+    ended = sweep_marked(root)
+    remove_dead_worker_dirs(root)
+    if ended:
+        logger.warning("ended %d MCP children left by a worker that is gone", len(ended))
+
+
 def supervisor_config() -> SupervisorConfig:
-    from mcpbridge.supervisor import SupervisorConfig, default_run_root
+    from mcpbridge.supervisor import SupervisorConfig
 
     return SupervisorConfig(
         max_children=settings.MCP_MAX_CHILDREN,
@@ -100,7 +114,7 @@ def supervisor_config() -> SupervisorConfig:
         call_timeout=settings.MCP_CALL_TIMEOUT,
         uid=settings.MCP_CHILD_UID,
         gid=settings.MCP_CHILD_GID,
-        run_root=Path(settings.MCP_RUN_DIR) if settings.MCP_RUN_DIR else default_run_root(),
+        run_root=run_root(),
     )
 
 
@@ -191,9 +205,10 @@ def _new_registry(loop: asyncio.AbstractEventLoop) -> Registry:
 
     global _swept
     supervisor = Supervisor(supervisor_config(), redact=redact)
-    if not _swept:
+    if not _swept and settings.MCP_CHILD_UID is not None:
         _swept = True
-        # Off the loop: it reads /proc and may start a short helper process.
+        # Children of another uid hide their environ from the sweep run at start; this
+        # one runs as that uid, off the loop (it starts a short helper process).
         sweep = partial(supervisor.sweep_leftovers, cwd=str(settings.BASE_DIR))
         supervisor.background(loop.run_in_executor(None, sweep))
     registry = Registry(supervisor, loop)

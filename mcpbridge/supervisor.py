@@ -17,7 +17,6 @@ import logging
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from mcpbridge.errors import (
     ShuttingDown,
 )
 from mcpbridge.processes import (
+    default_run_root,
     is_running,
     process_rss_bytes,
     remove_dead_worker_dirs,
@@ -49,10 +49,6 @@ from mcpbridge.spec import DEFAULT_PATH, ChildSpec, LaunchConfig, State, replace
 logger = logging.getLogger(__name__)
 
 SpecBuilder = Callable[[], Awaitable[ChildSpec]]
-
-
-def default_run_root() -> Path:
-    return Path(tempfile.gettempdir()) / f"ghlhub-mcp-{os.geteuid()}"
 
 
 @dataclass(frozen=True)

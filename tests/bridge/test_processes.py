@@ -14,6 +14,7 @@ from mcpbridge.processes import is_running, sweep_as, sweep_marked, worker_alive
 from mcpbridge.supervisor import Supervisor
 from tests.bridge.conftest import SERVER, exists, fixed, make_spec
 from tests.bridge.test_supervisor import read_environ
+from tests.conftest import base_env, run_manage
 
 WORKER = Path(__file__).with_name("worker.py")
 NOBODY = 65534
@@ -222,3 +223,18 @@ def test_a_web_process_with_switching_capabilities_passes_none_to_children():
     assert "CapEff:\t0000000000000000" in with_hook
     assert "CapAmb:\t0000000000000000" in with_hook
     assert "NoNewPrivs:\t1" in with_hook
+
+
+def test_django_starting_ends_children_a_dead_worker_left(workers, tmp_path: Path):
+    root = tmp_path / "run"
+    dead, orphan, grandchild = start_worker(workers, root, "none")
+    dead.kill()
+    dead.wait()
+    try:
+        result = run_manage("check", env=base_env(MCP_RUN_DIR=str(root)))
+        assert result.returncode == 0, result.stderr
+        assert wait_gone([orphan, grandchild])
+    finally:
+        kill_all([orphan, grandchild])
+    assert "ended 2 MCP children left by a worker that is gone" in result.stderr
+    assert list(root.iterdir()) == []

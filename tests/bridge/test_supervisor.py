@@ -34,6 +34,7 @@ def stat_fields(pid: int) -> list[str]:
 
 async def test_a_hundred_concurrent_acquires_for_one_key_spawn_one_child(supervisor: Supervisor):
     spawns = sample("mcp_spawns_total")
+    timed = sample("mcp_spawn_seconds_count")
     spec = make_spec("acme")
 
     async def use() -> int | None:
@@ -45,6 +46,7 @@ async def test_a_hundred_concurrent_acquires_for_one_key_spawn_one_child(supervi
 
     assert len(set(pids)) == 1
     assert sample("mcp_spawns_total") - spawns == 1
+    assert sample("mcp_spawn_seconds_count") - timed == 1
     assert len(list(supervisor.live_pids())) == 1
 
 
