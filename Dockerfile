@@ -32,8 +32,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     STATIC_ROOT=/app/staticfiles \
     PORT=8000
 
+# "mcp" is the user tenant children may run as (MCP_CHILD_UID/GID, see README).
 RUN groupadd --system --gid 10001 app \
-    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app
+    && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
+    && groupadd --system --gid 10002 mcp \
+    && useradd --system --uid 10002 --gid mcp --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin mcp
 
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=root:root /app /app

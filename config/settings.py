@@ -7,6 +7,7 @@ and then refuses to start on unsafe keys. The README lists every variable.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,25 @@ def env_float(name: str, default: float) -> float:
     if not value > 0:
         raise _invalid(name, "a positive number", raw)
     return value
+
+
+def env_optional_id(name: str) -> int | None:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise _invalid(name, "a numeric user or group id", raw)
+    return int(raw)
+
+
+def env_command(name: str, default: list[str]) -> list[str]:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return list(default)
+    try:
+        return shlex.split(raw)
+    except ValueError:
+        raise _invalid(name, "a command line", raw) from None
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -303,6 +323,20 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+
+
+# --- MCP children (mcpbridge) -------------------------------------------------
+
+MCP_SERVER_COMMAND = env_command("MCP_SERVER_COMMAND", [sys.executable, "-m", "mcpbridge.ghl"])
+MCP_IDLE_TIMEOUT = env_float("MCP_IDLE_TIMEOUT", 600.0)
+MCP_REAP_INTERVAL = env_float("MCP_REAP_INTERVAL", 60.0)
+MCP_MAX_LIFETIME = env_float("MCP_MAX_LIFETIME", 86_400.0)
+MCP_MAX_CHILDREN = env_int("MCP_MAX_CHILDREN", 50, minimum=1)
+MCP_INIT_TIMEOUT = env_float("MCP_INIT_TIMEOUT", 20.0)
+MCP_CALL_TIMEOUT = env_float("MCP_CALL_TIMEOUT", 60.0)
+MCP_CHILD_UID = env_optional_id("MCP_CHILD_UID")
+MCP_CHILD_GID = env_optional_id("MCP_CHILD_GID")
+MCP_RUN_DIR = env.str("MCP_RUN_DIR", default="")
 
 
 # --- Health, metrics, logging ------------------------------------------------

@@ -7,6 +7,7 @@ from django.views.generic import TemplateView
 
 from config.health import health
 from config.metrics import metrics
+from mcpbridge.admin_views import children_page
 
 # Staff sign in through allauth, like everyone else; the admin's own form is not offered.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -15,6 +16,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("health", health, name="health"),
     path("metrics", metrics, name="metrics"),
+    path("admin/mcp/children/", children_page, name="mcp_children"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("tenants.urls")),

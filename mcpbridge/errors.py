@@ -1,0 +1,79 @@
+"""Errors of the MCP bridge, each with a stable ``code`` and a message safe to show a user.
+
+They never carry a token, a command line or a process's output: callers turn them
+into an HTTP status or a socket event as they are.
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    code = "bridge_error"
+    default_message = "The assistant's tools are unavailable right now."
+    #: True when retrying the same request soon is pointless.
+    permanent = False
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+        self.message = message or self.default_message
+        self.retry_after = retry_after
+        super().__init__(self.message)
+
+
+class AtCapacity(BridgeError):
+    code = "at_capacity"
+    default_message = "Every tool process on this server is busy; try again in a moment."
+
+
+class ShuttingDown(BridgeError):
+    code = "shutting_down"
+    default_message = "This server is restarting; try again in a moment."
+
+
+class ChildStartFailed(BridgeError):
+    code = "child_start_failed"
+    default_message = "The tool process for this account could not be started."
+
+
+class ChildRestarting(BridgeError):
+    code = "child_restarting"
+    default_message = "The tool process for this account failed and is waiting to restart."
+
+
+class ChildFailed(BridgeError):
+    code = "child_failed"
+    default_message = (
+        "The tool process for this account keeps failing and has been stopped; "
+        "staff have been told."
+    )
+    permanent = True
+
+
+class ChildCrashed(BridgeError):
+    code = "child_crashed"
+    default_message = "The tool process for this account stopped unexpectedly; try again."
+
+
+class ChildUnresponsive(ChildCrashed):
+    code = "child_unresponsive"
+    default_message = "The tool process for this account stopped answering and was restarted."
+
+
+class ChildStopped(BridgeError):
+    code = "child_stopped"
+    default_message = "The tool process for this account was stopped; try again."
+
+
+class CallTimeout(BridgeError):
+    code = "call_timeout"
+    default_message = "The tool took too long to answer and was abandoned."
+
+
+class ToolCallFailed(BridgeError):
+    code = "tool_call_failed"
+    default_message = "The tool could not be run."
+
+
+class TenantUnavailable(BridgeError):
+    code = "tenant_unavailable"
+    default_message = "This account cannot use its tools until it is signed in to HighLevel again."
+    permanent = True
