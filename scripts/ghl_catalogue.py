@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ghl_descriptions import DESCRIPTIONS  # noqa: E402
+from ghl_descriptions import DESCRIPTIONS
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "mcpbridge" / "ghl" / "catalogue.json"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -112,9 +112,7 @@ class SchemaConverter:
             out["properties"] = {
                 name: self.convert(sub, seen) for name, sub in schema["properties"].items()
             }
-            required = [
-                name for name in schema.get("required") or [] if name in out["properties"]
-            ]
+            required = [name for name in schema.get("required") or [] if name in out["properties"]]
             if required:
                 out["required"] = required
         if "items" in schema:
@@ -204,7 +202,9 @@ def convert_params(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     params: list[dict[str, Any]] = []
     location: list[dict[str, Any]] = []
-    raw = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") in ("path", "query")}
+    raw = {
+        p["name"]: p for p in operation.get("parameters", []) if p.get("in") in ("path", "query")
+    }
     for name, param in raw.items():
         schema = converter.convert(param.get("schema", {}))
         schema.pop("description", None)
@@ -345,7 +345,9 @@ def ensure_unique(operations: list[dict[str, Any]]) -> None:
 def render(catalogue: dict[str, Any]) -> str:
     # One operation per line keeps diffs of a regenerated catalogue readable.
     head = json.dumps({k: v for k, v in catalogue.items() if k != "operations"}, indent=1)
-    lines = [json.dumps(op, separators=(",", ":"), ensure_ascii=False) for op in catalogue["operations"]]
+    lines = [
+        json.dumps(op, separators=(",", ":"), ensure_ascii=False) for op in catalogue["operations"]
+    ]
     return head[:-2] + ',\n "operations": [\n' + ",\n".join(lines) + "\n ]\n}\n"
 
 

@@ -45,13 +45,14 @@ def location_guard(value: Any, location_id: str, where: str) -> None:
         for key, item in value.items():
             if key in LOCATION_KEYS and item not in (None, location_id):
                 raise ArgumentError(
-                    f"{where}{key} is fixed to this sub-account and cannot point at another location"
+                    f"{where}{key} is fixed to this sub-account "
+                    "and cannot point at another location"
                 )
-            if key == "locationIds" and isinstance(item, list):
-                if any(entry != location_id for entry in item):
-                    raise ArgumentError(
-                        f"{where}locationIds may only name this sub-account's own location"
-                    )
+            foreign = isinstance(item, list) and any(entry != location_id for entry in item)
+            if key == "locationIds" and foreign:
+                raise ArgumentError(
+                    f"{where}locationIds may only name this sub-account's own location"
+                )
             location_guard(item, location_id, f"{where}{key}.")
     elif isinstance(value, list):
         for item in value:
@@ -70,7 +71,11 @@ def strip_location(op: Operation, arguments: dict[str, Any], location_id: str) -
                 f"{slot.name} is fixed to this sub-account and cannot point at another location"
             )
     location_guard(arguments, location_id, "")
-    cleaned = {k: v for k, v in arguments.items() if k not in op.slot_names("path") | op.slot_names("query")}
+    cleaned = {
+        k: v
+        for k, v in arguments.items()
+        if k not in op.slot_names("path") | op.slot_names("query")
+    }
     if isinstance(cleaned.get("body"), dict):
         hidden = op.slot_names("body")
         cleaned["body"] = {k: v for k, v in cleaned["body"].items() if k not in hidden}
@@ -111,7 +116,9 @@ def request_build(
 ) -> PreparedRequest:
     """Build the request for already-validated, location-free arguments."""
     slots = (*op.location_slots, *extra_slots)
-    path_values = {p.name: arguments[p.name] for p in op.params if p.location == "path" and p.name in arguments}
+    path_values = {
+        p.name: arguments[p.name] for p in op.params if p.location == "path" and p.name in arguments
+    }
     params: list[tuple[str, str]] = []
     for param in op.params:
         if param.location == "query" and arguments.get(param.name) is not None:
@@ -142,7 +149,9 @@ def _path_names(template: str) -> list[str]:
     return names
 
 
-def _with_body(op: Operation, path: str, params: list[tuple[str, str]], body: Any) -> PreparedRequest:
+def _with_body(
+    op: Operation, path: str, params: list[tuple[str, str]], body: Any
+) -> PreparedRequest:
     common = {
         "method": op.method,
         "path": path,
@@ -178,7 +187,9 @@ def multipart_parts(
     return data, files
 
 
-def operation_request(op: Operation, arguments: dict[str, Any], *, location_id: str) -> PreparedRequest:
+def operation_request(
+    op: Operation, arguments: dict[str, Any], *, location_id: str
+) -> PreparedRequest:
     """Validate a generic operation call (path/query by name, ``body``) and build its request."""
     cleaned = strip_location(op, arguments, location_id)
     arguments_validate(op.input_schema, cleaned)

@@ -155,7 +155,9 @@ class Catalogue:
     def in_group(self, group: str) -> list[Operation]:
         return [op for op in self if op.group == group]
 
-    def search(self, query: str = "", *, group: str | None = None, limit: int = 20) -> list[Operation]:
+    def search(
+        self, query: str = "", *, group: str | None = None, limit: int = 20
+    ) -> list[Operation]:
         """Operations ranked by how many query words their id, title, path and group contain."""
         wanted = words(query)
         scored: list[tuple[int, str, Operation]] = []

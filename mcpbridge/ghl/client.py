@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import json
 import logging
@@ -20,6 +21,8 @@ logger = logging.getLogger("mcpbridge.ghl.client")
 
 USER_AGENT = "ghl-agent-hub-mcp/1.0"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+# A 429 means GHL did not run the request, so any method may wait and go again.
+RATE_LIMIT_RETRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,16 +125,20 @@ class GhlClient:
             self._note_rate_headers(response)
             if response.status_code == 429:
                 wait = self._rate_limit_wait(response)
-                if wait is not None and rate_limited < max(self.settings.max_retries, 1) + 1:
+                if wait is not None and rate_limited < RATE_LIMIT_RETRIES:
                     rate_limited += 1
-                    logger.warning("GHL rate limit on %s %s: retrying in %.1fs", request.method, request.template, wait)
+                    logger.warning(
+                        "GHL rate limit on %s %s: retrying in %.1fs",
+                        request.method,
+                        request.template,
+                        wait,
+                    )
                     await asyncio.sleep(wait)
                     continue
-            elif response.status_code in RETRY_STATUSES and request.idempotent:
-                if attempt < self.settings.max_retries:
-                    attempt += 1
-                    await asyncio.sleep(backoff(attempt))
-                    continue
+            elif self._server_error_retryable(request, response, attempt):
+                attempt += 1
+                await asyncio.sleep(backoff(attempt))
+                continue
             return self._result(request, response)
 
     async def _send_once(self, request: PreparedRequest) -> httpx.Response:
@@ -154,14 +161,22 @@ class GhlClient:
         )
         return response
 
+    def _server_error_retryable(
+        self, request: PreparedRequest, response: httpx.Response, attempt: int
+    ) -> bool:
+        # A 5xx may have been applied before failing: only idempotent calls go again.
+        return (
+            response.status_code in RETRY_STATUSES
+            and request.idempotent
+            and attempt < self.settings.max_retries
+        )
+
     def _note_rate_headers(self, response: httpx.Response) -> None:
         remaining = response.headers.get("X-RateLimit-Remaining")
         interval = response.headers.get("X-RateLimit-Interval-Milliseconds")
         if remaining is not None and remaining.strip() == "0" and interval:
-            try:
+            with contextlib.suppress(ValueError):
                 self.limiter.hold(float(interval) / 1000.0)
-            except ValueError:
-                pass
 
     def _rate_limit_wait(self, response: httpx.Response) -> float | None:
         wait = retry_after_seconds(response)
@@ -204,9 +219,12 @@ def network_message(request: PreparedRequest, exc: httpx.TransportError) -> str:
 def error_message(request: PreparedRequest, response: httpx.Response) -> str:
     status = response.status_code
     detail = ghl_message(response) or response.reason_phrase
-    text = f"GHL returned {status} {response.reason_phrase} for {request.method} {request.template}: {detail}"
+    where = f"{request.method} {request.template}"
+    text = f"GHL returned {status} {response.reason_phrase} for {where}: {detail}"
     if status == 401:
-        text += " (the sub-account's access token was refused; it may have expired or lack this scope)"
+        text += (
+            " (the sub-account's access token was refused; it may have expired or lack this scope)"
+        )
     elif status == 429:
         text += " (GHL's rate limit; try again in a few seconds)"
     return text

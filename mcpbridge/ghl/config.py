@@ -61,7 +61,10 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
     location_id = _text(environ, "GHL_LOCATION_ID")
     missing = [
         name
-        for name, value in (("GHL_ACCESS_TOKEN (or GHL_API_KEY)", token), ("GHL_LOCATION_ID", location_id))
+        for name, value in (
+            ("GHL_ACCESS_TOKEN (or GHL_API_KEY)", token),
+            ("GHL_LOCATION_ID", location_id),
+        )
         if not value
     ]
     if missing:

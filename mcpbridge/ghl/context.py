@@ -38,7 +38,9 @@ class ToolEntry:
     handler: ToolHandler
 
 
-async def guarded(handler: ToolHandler, ctx: ToolContext, arguments: dict[str, Any]) -> types.CallToolResult:
+async def guarded(
+    handler: ToolHandler, ctx: ToolContext, arguments: dict[str, Any]
+) -> types.CallToolResult:
     try:
         return await handler(ctx, arguments)
     except ArgumentError as exc:

@@ -46,7 +46,12 @@ def choice(description: str, values: list[str]) -> Schema:
 
 
 def strings(description: str) -> Schema:
-    return {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "description": description}
+    return {
+        "type": "array",
+        "items": {"type": "string", "minLength": 1},
+        "minItems": 1,
+        "description": description,
+    }
 
 
 WHEN = "ISO 8601 date-time with offset, e.g. 2025-03-01T09:30:00-05:00"
@@ -128,7 +133,9 @@ def needs_one_of(*names: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return check
 
 
-def chain(*steps: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+def chain(
+    *steps: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def run(args: dict[str, Any]) -> dict[str, Any]:
         for step in steps:
             args = step(args)
@@ -150,7 +157,11 @@ class CoreTool:
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def input_schema(self) -> Schema:
-        schema: Schema = {"type": "object", "properties": self.properties, "additionalProperties": False}
+        schema: Schema = {
+            "type": "object",
+            "properties": self.properties,
+            "additionalProperties": False,
+        }
         if self.required:
             schema["required"] = list(self.required)
         return schema
@@ -192,11 +203,26 @@ def contact_tools() -> list[CoreTool]:
             "contacts.search_contacts_advanced",
             "Find contacts by free text (name, email, phone, company). Returns matching "
             "contacts with ids; page through with page.",
-            {"query": text("Words to look for; empty lists recent contacts."), "limit": count("Contacts per page."), "page": {"type": "integer", "minimum": 1, "default": 1, "description": "Page number, from 1."}},
+            {
+                "query": text("Words to look for; empty lists recent contacts."),
+                "limit": count("Contacts per page."),
+                "page": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "default": 1,
+                    "description": "Page number, from 1.",
+                },
+            },
             rename={"limit": "pageLimit"},
             extra_slots=BODY_LOCATION,
         ),
-        CoreTool("get_contact", "contacts.get_contact", "Get one contact's full record: details, tags, custom fields, DND.", contact_id, ("contactId",)),
+        CoreTool(
+            "get_contact",
+            "contacts.get_contact",
+            "Get one contact's full record: details, tags, custom fields, DND.",
+            contact_id,
+            ("contactId",),
+        ),
         CoreTool(
             "create_contact",
             "contacts.create_contact",
@@ -220,18 +246,52 @@ def contact_tools() -> list[CoreTool]:
             CONTACT_FIELDS,
             prepare=needs_one_of("email", "phone"),
         ),
-        CoreTool("delete_contact", "contacts.delete_contact", "Delete a contact permanently.", contact_id, ("contactId",)),
-        CoreTool("add_contact_tags", "contacts.add_tags", "Add tags to a contact (existing tags stay).", {**contact_id, "tags": strings("Tags to add.")}, ("contactId", "tags")),
-        CoreTool("remove_contact_tags", "contacts.remove_tags", "Remove tags from a contact.", {**contact_id, "tags": strings("Tags to remove.")}, ("contactId", "tags")),
-        CoreTool("list_contact_notes", "contacts.get_all_notes", "List the notes on a contact.", contact_id, ("contactId",)),
+        CoreTool(
+            "delete_contact",
+            "contacts.delete_contact",
+            "Delete a contact permanently.",
+            contact_id,
+            ("contactId",),
+        ),
+        CoreTool(
+            "add_contact_tags",
+            "contacts.add_tags",
+            "Add tags to a contact (existing tags stay).",
+            {**contact_id, "tags": strings("Tags to add.")},
+            ("contactId", "tags"),
+        ),
+        CoreTool(
+            "remove_contact_tags",
+            "contacts.remove_tags",
+            "Remove tags from a contact.",
+            {**contact_id, "tags": strings("Tags to remove.")},
+            ("contactId", "tags"),
+        ),
+        CoreTool(
+            "list_contact_notes",
+            "contacts.get_all_notes",
+            "List the notes on a contact.",
+            contact_id,
+            ("contactId",),
+        ),
         CoreTool(
             "add_contact_note",
             "contacts.create_note",
             "Add a note to a contact.",
-            {**contact_id, "body": text("The note's text.", minLength=1), "userId": text("User id to record as the author.")},
+            {
+                **contact_id,
+                "body": text("The note's text.", minLength=1),
+                "userId": text("User id to record as the author."),
+            },
             ("contactId", "body"),
         ),
-        CoreTool("list_contact_tasks", "contacts.get_all_tasks", "List the tasks on a contact.", contact_id, ("contactId",)),
+        CoreTool(
+            "list_contact_tasks",
+            "contacts.get_all_tasks",
+            "List the tasks on a contact.",
+            contact_id,
+            ("contactId",),
+        ),
         CoreTool(
             "create_contact_task",
             "contacts.create_task",
@@ -250,10 +310,24 @@ def contact_tools() -> list[CoreTool]:
             "complete_contact_task",
             "contacts.update_task_completed",
             "Mark a contact's task done (or not done again).",
-            {**contact_id, "taskId": ident("task"), "completed": {"type": "boolean", "default": True, "description": "True marks it done."}},
+            {
+                **contact_id,
+                "taskId": ident("task"),
+                "completed": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "True marks it done.",
+                },
+            },
             ("contactId", "taskId"),
         ),
-        CoreTool("list_contact_appointments", "contacts.get_appointments_for_contact", "List a contact's appointments.", contact_id, ("contactId",)),
+        CoreTool(
+            "list_contact_appointments",
+            "contacts.get_appointments_for_contact",
+            "List a contact's appointments.",
+            contact_id,
+            ("contactId",),
+        ),
     ]
 
 
@@ -262,11 +336,14 @@ def conversation_tools() -> list[CoreTool]:
         CoreTool(
             "search_conversations",
             "conversations.search_conversation",
-            "Find conversations (SMS, email, chat threads), newest first; filter by contact, text or status.",
+            "Find conversations (SMS, email, chat threads), newest first; "
+            "filter by contact, text or status.",
             {
                 "contactId": text("Only this contact's conversations."),
                 "query": text("Words to look for."),
-                "status": choice("Which conversations.", ["all", "read", "unread", "starred", "recents"]),
+                "status": choice(
+                    "Which conversations.", ["all", "read", "unread", "starred", "recents"]
+                ),
                 "assignedTo": text("Only conversations assigned to this user id."),
                 "limit": count("Conversations to return."),
             },
@@ -300,9 +377,19 @@ def conversation_tools() -> list[CoreTool]:
                 "html": text("HTML body."),
                 "message": text("Plain-text body."),
                 "emailTo": text("Recipient address when not the contact's main email."),
-                "emailCc": {"type": "array", "items": {"type": "string"}, "description": "Cc addresses."},
-                "emailBcc": {"type": "array", "items": {"type": "string"}, "description": "Bcc addresses."},
-                "emailFrom": text("Sender, e.g. 'Jane <jane@example.com>'; defaults to the location's."),
+                "emailCc": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Cc addresses.",
+                },
+                "emailBcc": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Bcc addresses.",
+                },
+                "emailFrom": text(
+                    "Sender, e.g. 'Jane <jane@example.com>'; defaults to the location's."
+                ),
             },
             ("contactId", "subject"),
             fixed={"type": "Email"},
@@ -314,7 +401,12 @@ def conversation_tools() -> list[CoreTool]:
 def calendar_tools() -> list[CoreTool]:
     appointment_id = {"appointmentId": ident("appointment (event)")}
     return [
-        CoreTool("list_calendars", "calendars.get_calendars", "List the sub-account's calendars.", {"groupId": text("Only calendars of this group.")}),
+        CoreTool(
+            "list_calendars",
+            "calendars.get_calendars",
+            "List the sub-account's calendars.",
+            {"groupId": text("Only calendars of this group.")},
+        ),
         CoreTool(
             "get_free_slots",
             "calendars.get_slots",
@@ -337,7 +429,9 @@ def calendar_tools() -> list[CoreTool]:
                 "calendarId": ident("calendar"),
                 "contactId": ident("contact"),
                 "startTime": text(f"Start: {WHEN}.", format="date-time"),
-                "endTime": text(f"End: {WHEN}; defaults to the calendar's slot length.", format="date-time"),
+                "endTime": text(
+                    f"End: {WHEN}; defaults to the calendar's slot length.", format="date-time"
+                ),
                 "title": text("Title shown on the calendar."),
                 "appointmentStatus": choice("Initial status.", ["new", "confirmed"]),
                 "assignedUserId": text("Team member who takes the appointment."),
@@ -380,7 +474,14 @@ def calendar_tools() -> list[CoreTool]:
             ("startTime", "endTime"),
             prepare=chain(needs_one_of("calendarId", "userId", "groupId"), event_window),
         ),
-        CoreTool("get_appointment", "calendars.get_appointment", "Get one appointment.", appointment_id, ("appointmentId",), rename={"appointmentId": "eventId"}),
+        CoreTool(
+            "get_appointment",
+            "calendars.get_appointment",
+            "Get one appointment.",
+            appointment_id,
+            ("appointmentId",),
+            rename={"appointmentId": "eventId"},
+        ),
     ]
 
 
@@ -409,14 +510,31 @@ def opportunity_tools() -> list[CoreTool]:
                 "limit": count("Opportunities per page."),
                 "page": {"type": "integer", "minimum": 1, "description": "Page number, from 1."},
             },
-            rename={"query": "q", "pipelineId": "pipeline_id", "pipelineStageId": "pipeline_stage_id", "contactId": "contact_id", "assignedTo": "assigned_to"},
+            rename={
+                "query": "q",
+                "pipelineId": "pipeline_id",
+                "pipelineStageId": "pipeline_stage_id",
+                "contactId": "contact_id",
+                "assignedTo": "assigned_to",
+            },
         ),
-        CoreTool("get_opportunity", "opportunities.get_opportunity", "Get one opportunity.", opportunity_id, ("opportunityId",), rename={"opportunityId": "id"}),
+        CoreTool(
+            "get_opportunity",
+            "opportunities.get_opportunity",
+            "Get one opportunity.",
+            opportunity_id,
+            ("opportunityId",),
+            rename={"opportunityId": "id"},
+        ),
         CoreTool(
             "create_opportunity",
             "opportunities.create_opportunity",
             "Create an opportunity for a contact in a pipeline.",
-            {**fields, "contactId": ident("contact"), "status": {**fields["status"], "default": "open"}},
+            {
+                **fields,
+                "contactId": ident("contact"),
+                "status": {**fields["status"], "default": "open"},
+            },
             ("name", "pipelineId", "contactId"),
         ),
         CoreTool(
@@ -431,33 +549,74 @@ def opportunity_tools() -> list[CoreTool]:
             "set_opportunity_status",
             "opportunities.update_opportunity_status",
             "Mark an opportunity open, won, lost or abandoned.",
-            {**opportunity_id, "status": choice("New status.", OPPORTUNITY_STATUSES), "lostReasonId": text("Why it was lost (lost reason id).")},
+            {
+                **opportunity_id,
+                "status": choice("New status.", OPPORTUNITY_STATUSES),
+                "lostReasonId": text("Why it was lost (lost reason id)."),
+            },
             ("opportunityId", "status"),
             rename={"opportunityId": "id"},
         ),
-        CoreTool("delete_opportunity", "opportunities.delete_opportunity", "Delete an opportunity permanently.", opportunity_id, ("opportunityId",), rename={"opportunityId": "id"}),
-        CoreTool("list_pipelines", "opportunities.get_pipelines", "List the sales pipelines with their stages (ids for opportunities)."),
+        CoreTool(
+            "delete_opportunity",
+            "opportunities.delete_opportunity",
+            "Delete an opportunity permanently.",
+            opportunity_id,
+            ("opportunityId",),
+            rename={"opportunityId": "id"},
+        ),
+        CoreTool(
+            "list_pipelines",
+            "opportunities.get_pipelines",
+            "List the sales pipelines with their stages (ids for opportunities).",
+        ),
     ]
 
 
 def account_tools() -> list[CoreTool]:
     return [
-        CoreTool("list_users", "users.get_user_by_location", "List the sub-account's users (team members) with their ids."),
-        CoreTool("get_user", "users.get_user", "Get one user's name, email, phone and role.", {"userId": ident("user")}, ("userId",)),
-        CoreTool("get_location", "locations.get_location", "Get the sub-account's details: name, address, time zone, settings."),
-        CoreTool("list_location_tags", "locations.get_location_tags", "List the tags defined in the sub-account."),
+        CoreTool(
+            "list_users",
+            "users.get_user_by_location",
+            "List the sub-account's users (team members) with their ids.",
+        ),
+        CoreTool(
+            "get_user",
+            "users.get_user",
+            "Get one user's name, email, phone and role.",
+            {"userId": ident("user")},
+            ("userId",),
+        ),
+        CoreTool(
+            "get_location",
+            "locations.get_location",
+            "Get the sub-account's details: name, address, time zone, settings.",
+        ),
+        CoreTool(
+            "list_location_tags",
+            "locations.get_location_tags",
+            "List the tags defined in the sub-account.",
+        ),
         CoreTool(
             "list_custom_fields",
             "locations.get_custom_fields",
             "List custom fields (ids, names, types) for contacts or opportunities.",
             {"model": choice("Which records' fields.", ["contact", "opportunity", "all"])},
         ),
-        CoreTool("list_custom_values", "locations.get_custom_values", "List the sub-account's custom values (merge fields such as {{custom_values.x}})."),
+        CoreTool(
+            "list_custom_values",
+            "locations.get_custom_values",
+            "List the sub-account's custom values (merge fields such as {{custom_values.x}}).",
+        ),
         CoreTool(
             "update_custom_value",
             "locations.update_custom_value",
             "Change a custom value.",
-            {"customValueId": ident("custom value"), "name": text("Its name.", minLength=1), "value": text("The new value.")},
+            {
+                "customValueId": ident("custom value"),
+                "name": text("Its name.", minLength=1),
+                "value": text("The new value."),
+            },
             ("customValueId", "name", "value"),
             rename={"customValueId": "id"},
         ),
@@ -467,16 +626,36 @@ def account_tools() -> list[CoreTool]:
 def automation_tools() -> list[CoreTool]:
     pair = {"contactId": ident("contact"), "workflowId": ident("workflow")}
     return [
-        CoreTool("list_workflows", "workflows.get_workflow", "List the sub-account's workflows (automations) with ids and status."),
+        CoreTool(
+            "list_workflows",
+            "workflows.get_workflow",
+            "List the sub-account's workflows (automations) with ids and status.",
+        ),
         CoreTool(
             "add_contact_to_workflow",
             "contacts.add_contact_to_workflow",
             "Enrol a contact in a workflow.",
-            {**pair, "eventStartTime": text(f"When the workflow's clock starts: {WHEN}.", format="date-time")},
+            {
+                **pair,
+                "eventStartTime": text(
+                    f"When the workflow's clock starts: {WHEN}.", format="date-time"
+                ),
+            },
             ("contactId", "workflowId"),
         ),
-        CoreTool("remove_contact_from_workflow", "contacts.delete_contact_from_workflow", "Take a contact out of a workflow.", pair, ("contactId", "workflowId")),
-        CoreTool("list_campaigns", "campaigns.get_campaigns", "List the sub-account's campaigns.", {"status": choice("Only this status.", ["draft", "published"])}),
+        CoreTool(
+            "remove_contact_from_workflow",
+            "contacts.delete_contact_from_workflow",
+            "Take a contact out of a workflow.",
+            pair,
+            ("contactId", "workflowId"),
+        ),
+        CoreTool(
+            "list_campaigns",
+            "campaigns.get_campaigns",
+            "List the sub-account's campaigns.",
+            {"status": choice("Only this status.", ["draft", "published"])},
+        ),
         CoreTool(
             "add_contact_to_campaign",
             "contacts.add_contact_to_campaign",
@@ -494,14 +673,28 @@ def commerce_tools() -> list[CoreTool]:
             "invoices.list_invoices",
             "List invoices, newest first; filter by status, contact or text.",
             {
-                "status": choice("Only this status.", ["draft", "sent", "payment_processing", "paid", "void", "partially_paid"]),
+                "status": choice(
+                    "Only this status.",
+                    ["draft", "sent", "payment_processing", "paid", "void", "partially_paid"],
+                ),
                 "contactId": text("Only this contact's invoices."),
                 "search": text("Invoice number, name, email or phone."),
                 "limit": count("Invoices per page."),
-                "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Invoices to skip."},
+                "offset": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "default": 0,
+                    "description": "Invoices to skip.",
+                },
             },
         ),
-        CoreTool("get_invoice", "invoices.get_invoice", "Get one invoice with its items, totals and status.", {"invoiceId": ident("invoice")}, ("invoiceId",)),
+        CoreTool(
+            "get_invoice",
+            "invoices.get_invoice",
+            "Get one invoice with its items, totals and status.",
+            {"invoiceId": ident("invoice")},
+            ("invoiceId",),
+        ),
         CoreTool(
             "send_invoice",
             "invoices.send_invoice",
@@ -509,8 +702,15 @@ def commerce_tools() -> list[CoreTool]:
             {
                 "invoiceId": ident("invoice"),
                 "userId": ident("sending user"),
-                "action": {**choice("How to send it.", ["email", "sms", "sms_and_email", "send_manually"]), "default": "email"},
-                "liveMode": {"type": "boolean", "default": True, "description": "False sends it in test mode."},
+                "action": {
+                    **choice("How to send it.", ["email", "sms", "sms_and_email", "send_manually"]),
+                    "default": "email",
+                },
+                "liveMode": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "False sends it in test mode.",
+                },
             },
             ("invoiceId", "userId"),
         ),
@@ -518,9 +718,24 @@ def commerce_tools() -> list[CoreTool]:
             "list_products",
             "products.list_invoices",
             "List products (name, prices, type); search by name.",
-            {"search": text("Product name to look for."), "limit": count("Products per page."), "offset": {"type": "integer", "minimum": 0, "default": 0, "description": "Products to skip."}},
+            {
+                "search": text("Product name to look for."),
+                "limit": count("Products per page."),
+                "offset": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "default": 0,
+                    "description": "Products to skip.",
+                },
+            },
         ),
-        CoreTool("get_product", "products.get_product_by_id", "Get one product.", {"productId": ident("product")}, ("productId",)),
+        CoreTool(
+            "get_product",
+            "products.get_product_by_id",
+            "Get one product.",
+            {"productId": ident("product")},
+            ("productId",),
+        ),
     ]
 
 

@@ -30,5 +30,9 @@ def truncate(text: str, limit: int) -> str:
 def data_result(data: Any, *, status: int, limit: int) -> types.CallToolResult:
     if data is None:
         return text_result(json.dumps({"ok": True, "status": status}))
-    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = (
+        data
+        if isinstance(data, str)
+        else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    )
     return text_result(truncate(text, limit))

@@ -34,7 +34,9 @@ INSTRUCTIONS = (
 INVALID_PARAMS = -32602
 
 
-def server_build(settings: Settings, catalogue: Catalogue, tools: dict[str, ToolEntry]) -> Server[ToolContext]:
+def server_build(
+    settings: Settings, catalogue: Catalogue, tools: dict[str, ToolEntry]
+) -> Server[ToolContext]:
     listed = [entry.tool for entry in tools.values()]
 
     @asynccontextmanager
@@ -45,7 +47,9 @@ def server_build(settings: Settings, catalogue: Catalogue, tools: dict[str, Tool
         finally:
             await client.aclose()
 
-    async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    async def list_tools(
+        ctx: Any, params: types.PaginatedRequestParams | None
+    ) -> types.ListToolsResult:
         return types.ListToolsResult(tools=listed)
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -57,7 +61,9 @@ def server_build(settings: Settings, catalogue: Catalogue, tools: dict[str, Tool
         except Exception:
             # A bug of ours must not end the session or leak details: log it, answer plainly.
             logger.exception("tool %s failed", params.name)
-            return error_result(f"{params.name} failed inside the GHL tool server; the error was logged.")
+            return error_result(
+                f"{params.name} failed inside the GHL tool server; the error was logged."
+            )
 
     return Server(
         SERVER_NAME,
@@ -83,7 +89,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         catalogue = catalogue_load()
         tools = toolset_build(settings.toolset, catalogue)
     except ConfigError as exc:
-        print(f"mcpbridge.ghl: {exc}", file=sys.stderr)
+        sys.stderr.write(f"mcpbridge.ghl: {exc}\n")
         return 2
     logger.info(
         "serving %d tools (%s) for location %s against %s",

@@ -31,7 +31,9 @@ def core_entry(core: CoreTool, op: Operation) -> ToolEntry:
     async def handler(ctx: ToolContext, arguments: dict[str, Any]) -> types.CallToolResult:
         arguments_validate(core.input_schema(), arguments)
         routed = core.operation_arguments(op, arguments)
-        request = request_build(op, routed, location_id=ctx.location_id, extra_slots=core.extra_slots)
+        request = request_build(
+            op, routed, location_id=ctx.location_id, extra_slots=core.extra_slots
+        )
         return await ctx.respond(request)
 
     tool = types.Tool(
@@ -63,8 +65,12 @@ def operation_brief(op: Operation) -> dict[str, Any]:
 async def search_operations(ctx: ToolContext, arguments: dict[str, Any]) -> types.CallToolResult:
     group = arguments.get("group")
     if group and group not in ctx.catalogue.groups:
-        return error_result(f"unknown group {group!r}; groups: {', '.join(sorted(ctx.catalogue.groups))}")
-    found = ctx.catalogue.search(arguments.get("query", ""), group=group, limit=arguments.get("limit", 20))
+        return error_result(
+            f"unknown group {group!r}; groups: {', '.join(sorted(ctx.catalogue.groups))}"
+        )
+    found = ctx.catalogue.search(
+        arguments.get("query", ""), group=group, limit=arguments.get("limit", 20)
+    )
     payload = {"operations": [operation_brief(op) for op in found], "count": len(found)}
     if not found:
         payload["hint"] = "no match; try fewer or other words, or a group alone"
@@ -99,18 +105,35 @@ def unknown_operation(operation_id: str) -> types.CallToolResult:
 
 
 def discovery_entries(catalogue: Catalogue) -> list[ToolEntry]:
-    operation_id = {"type": "string", "minLength": 1, "description": "An id from search_operations, e.g. contacts.get_contact."}
+    operation_id = {
+        "type": "string",
+        "minLength": 1,
+        "description": "An id from search_operations, e.g. contacts.get_contact.",
+    }
     specs: list[tuple[str, str, dict[str, Any], ToolHandler, bool]] = [
         (
             "search_operations",
             f"Search all {len(catalogue)} GHL API operations this sub-account can use, by words "
-            "and/or API group. Use it when no other tool fits; then describe_operation and call_operation.",
+            "and/or API group. Use it when no other tool fits; "
+            "then describe_operation and call_operation.",
             {
                 "type": "object",
                 "properties": {
-                    "query": {"type": "string", "description": "Words, e.g. 'invoice schedule' or 'social post'."},
-                    "group": {"type": "string", "enum": sorted(catalogue.groups), "description": "Only this API group."},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": SEARCH_LIMIT, "default": 20},
+                    "query": {
+                        "type": "string",
+                        "description": "Words, e.g. 'invoice schedule' or 'social post'.",
+                    },
+                    "group": {
+                        "type": "string",
+                        "enum": sorted(catalogue.groups),
+                        "description": "Only this API group.",
+                    },
+                    "limit": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": SEARCH_LIMIT,
+                        "default": 20,
+                    },
                 },
                 "additionalProperties": False,
             },
@@ -120,19 +143,29 @@ def discovery_entries(catalogue: Catalogue) -> list[ToolEntry]:
         (
             "describe_operation",
             "Show one GHL operation's method, path, scopes and the JSON schema of its arguments.",
-            {"type": "object", "properties": {"operationId": operation_id}, "required": ["operationId"], "additionalProperties": False},
+            {
+                "type": "object",
+                "properties": {"operationId": operation_id},
+                "required": ["operationId"],
+                "additionalProperties": False,
+            },
             describe_operation,
             True,
         ),
         (
             "call_operation",
             "Call any GHL operation by id. arguments: path and query parameters by name, the "
-            "request body under 'body', exactly as describe_operation shows. locationId is filled in.",
+            "request body under 'body', exactly as describe_operation shows. "
+            "locationId is filled in.",
             {
                 "type": "object",
                 "properties": {
                     "operationId": operation_id,
-                    "arguments": {"type": "object", "description": "Arguments matching the operation's schema.", "default": {}},
+                    "arguments": {
+                        "type": "object",
+                        "description": "Arguments matching the operation's schema.",
+                        "default": {},
+                    },
                 },
                 "required": ["operationId"],
                 "additionalProperties": False,
@@ -144,7 +177,14 @@ def discovery_entries(catalogue: Catalogue) -> list[ToolEntry]:
     entries = []
     for name, description, schema, handler, read_only in specs:
         annotations = types.ToolAnnotations(read_only_hint=read_only, open_world_hint=not read_only)
-        entries.append(ToolEntry(types.Tool(name=name, description=description, input_schema=schema, annotations=annotations), validated(schema, handler)))
+        entries.append(
+            ToolEntry(
+                types.Tool(
+                    name=name, description=description, input_schema=schema, annotations=annotations
+                ),
+                validated(schema, handler),
+            )
+        )
     return entries
 
 
@@ -171,7 +211,7 @@ def normalise_group(name: str) -> str:
 
 
 def toolset_build(spec: str, catalogue: Catalogue) -> dict[str, ToolEntry]:
-    """Tools by name for GHL_TOOLSET: ``core``, ``full``, or a comma list of groups (and ``core``)."""
+    """Tools by name for GHL_TOOLSET: ``core``, ``full``, or a comma list of groups/``core``."""
     choice = spec.strip().lower() or "core"
     if choice == "full":
         entries = [operation_entry(op) for op in catalogue]

@@ -7,11 +7,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcpbridge.sandbox.state import TokenInfo
-from mcpbridge.sandbox.web import ApiError, api, json_body, owned, require, same_location, sandbox_state
+from mcpbridge.sandbox.web import (
+    ApiError,
+    api,
+    json_body,
+    owned,
+    require,
+    same_location,
+    sandbox_state,
+)
 
 
 def rows_of(request: Request, table: str, auth: TokenInfo) -> list[dict]:
-    return [row for row in sandbox_state(request).data[table].values() if row["locationId"] == auth.location_id]
+    return [
+        row
+        for row in sandbox_state(request).data[table].values()
+        if row["locationId"] == auth.location_id
+    ]
 
 
 @api("locations.readonly")
@@ -30,7 +42,9 @@ async def tags(request: Request, auth: TokenInfo) -> Response:
 async def custom_fields(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.path_params["locationId"])
     model = request.query_params.get("model")
-    rows = [r for r in rows_of(request, "custom_fields", auth) if model in (None, "all", r["model"])]
+    rows = [
+        r for r in rows_of(request, "custom_fields", auth) if model in (None, "all", r["model"])
+    ]
     return JSONResponse({"customFields": rows})
 
 
@@ -43,7 +57,12 @@ async def custom_values(request: Request, auth: TokenInfo) -> Response:
 @api("locations/customValues.write")
 async def update_custom_value(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.path_params["locationId"])
-    row = owned(sandbox_state(request).data["custom_values"], request.path_params["id"], auth, "Custom value")
+    row = owned(
+        sandbox_state(request).data["custom_values"],
+        request.path_params["id"],
+        auth,
+        "Custom value",
+    )
     body = await json_body(request)
     require(body, "name")
     if not isinstance(body.get("value"), str):

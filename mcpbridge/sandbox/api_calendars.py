@@ -12,7 +12,15 @@ from starlette.routing import Route
 
 from mcpbridge.sandbox.api_contacts import iso_now
 from mcpbridge.sandbox.state import SandboxState, TokenInfo, new_id
-from mcpbridge.sandbox.web import ApiError, api, json_body, owned, require, same_location, sandbox_state
+from mcpbridge.sandbox.web import (
+    ApiError,
+    api,
+    json_body,
+    owned,
+    require,
+    same_location,
+    sandbox_state,
+)
 
 MAX_SLOT_DAYS = 31
 
@@ -42,7 +50,11 @@ def parse_time(value: Any, name: str) -> datetime:
 @api("calendars.readonly")
 async def list_calendars(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.query_params.get("locationId"))
-    rows = [c for c in sandbox_state(request).data["calendars"].values() if c["locationId"] == auth.location_id]
+    rows = [
+        c
+        for c in sandbox_state(request).data["calendars"].values()
+        if c["locationId"] == auth.location_id
+    ]
     if request.query_params.get("groupId"):
         rows = [c for c in rows if c["groupId"] == request.query_params["groupId"]]
     return JSONResponse({"calendars": rows})
@@ -79,10 +91,14 @@ async def free_slots(request: Request, auth: TokenInfo) -> Response:
     start = millis(request.query_params.get("startDate"), "startDate")
     end = millis(request.query_params.get("endDate"), "endDate")
     if end < start or end - start > MAX_SLOT_DAYS * 86_400_000:
-        raise ApiError(422, ["Date range cannot be more than 31 days, and endDate must follow startDate"])
+        raise ApiError(
+            422, ["Date range cannot be more than 31 days, and endDate must follow startDate"]
+        )
     location = state.data["locations"][calendar["locationId"]]
     tz = zone(request.query_params.get("timezone") or location["timezone"])
-    day = datetime.fromtimestamp(start / 1000, tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    day = datetime.fromtimestamp(start / 1000, tz).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     last = datetime.fromtimestamp(end / 1000, tz)
     taken = booked_starts(state, calendar["id"])
     result: dict[str, Any] = {}
@@ -94,7 +110,9 @@ async def free_slots(request: Request, auth: TokenInfo) -> Response:
     return JSONResponse({**result, "traceId": new_id()})
 
 
-def appointment_times(calendar: dict[str, Any], body: dict[str, Any], current: dict[str, Any] | None = None) -> tuple[str, str]:
+def appointment_times(
+    calendar: dict[str, Any], body: dict[str, Any], current: dict[str, Any] | None = None
+) -> tuple[str, str]:
     start = parse_time(body.get("startTime") or (current or {}).get("startTime"), "startTime")
     if body.get("endTime"):
         end = parse_time(body["endTime"], "endTime")
@@ -151,12 +169,16 @@ async def book(request: Request, auth: TokenInfo) -> Response:
 @api("calendars/events.write")
 async def edit(request: Request, auth: TokenInfo) -> Response:
     state = sandbox_state(request)
-    appointment = owned(state.data["appointments"], request.path_params["eventId"], auth, "Appointment")
+    appointment = owned(
+        state.data["appointments"], request.path_params["eventId"], auth, "Appointment"
+    )
     body = await json_body(request)
     calendar = state.data["calendars"][body.get("calendarId") or appointment["calendarId"]]
     if "startTime" in body or "endTime" in body:
         start, end = appointment_times(calendar, body, appointment)
-        if not body.get("ignoreFreeSlotValidation") and not slot_free(state, calendar["id"], start, appointment["id"]):
+        if not body.get("ignoreFreeSlotValidation") and not slot_free(
+            state, calendar["id"], start, appointment["id"]
+        ):
             raise ApiError(400, "The slot you have selected is no longer available.")
         appointment.update(startTime=start, endTime=end)
     for field in ("title", "appointmentStatus", "assignedUserId", "address", "calendarId"):
@@ -168,7 +190,16 @@ async def edit(request: Request, auth: TokenInfo) -> Response:
 
 @api("calendars/events.readonly")
 async def get_appointment(request: Request, auth: TokenInfo) -> Response:
-    return JSONResponse({"event": owned(sandbox_state(request).data["appointments"], request.path_params["eventId"], auth, "Appointment")})
+    return JSONResponse(
+        {
+            "event": owned(
+                sandbox_state(request).data["appointments"],
+                request.path_params["eventId"],
+                auth,
+                "Appointment",
+            )
+        }
+    )
 
 
 @api("calendars/events.write")
@@ -192,7 +223,14 @@ async def events(request: Request, auth: TokenInfo) -> Response:
         moment = parse_time(a["startTime"], "startTime").timestamp() * 1000
         if a["locationId"] != auth.location_id or not start <= moment <= end:
             continue
-        if all(not query.get(k) or a.get(f) == query[k] for k, f in (("calendarId", "calendarId"), ("userId", "assignedUserId"), ("groupId", "groupId"))):
+        if all(
+            not query.get(k) or a.get(f) == query[k]
+            for k, f in (
+                ("calendarId", "calendarId"),
+                ("userId", "assignedUserId"),
+                ("groupId", "groupId"),
+            )
+        ):
             rows.append(a)
     return JSONResponse({"events": sorted(rows, key=lambda a: a["startTime"])})
 

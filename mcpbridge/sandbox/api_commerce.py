@@ -33,7 +33,11 @@ async def list_invoices(request: Request, auth: TokenInfo) -> Response:
     query = request.query_params
     alt_location(query, auth)
     require(dict(query), "limit", "offset")
-    rows = [r for r in sandbox_state(request).data["invoices"].values() if r["altId"] == auth.location_id]
+    rows = [
+        r
+        for r in sandbox_state(request).data["invoices"].values()
+        if r["altId"] == auth.location_id
+    ]
     if query.get("status"):
         rows = [r for r in rows if r["status"] == query["status"]]
     if query.get("contactId"):
@@ -54,21 +58,33 @@ async def send_invoice(request: Request, auth: TokenInfo) -> Response:
     require(body, "altId", "altType", "userId", "action")
     alt_location(body, auth)
     if body["action"] not in SEND_ACTIONS:
-        raise ApiError(422, [f"action must be one of the following values: {', '.join(SEND_ACTIONS)}"])
+        raise ApiError(
+            422, [f"action must be one of the following values: {', '.join(SEND_ACTIONS)}"]
+        )
     if not isinstance(body.get("liveMode"), bool):
         raise ApiError(422, ["liveMode must be a boolean value"])
     row = invoice_for(request, auth)
     if row["status"] == "void":
         raise ApiError(400, "A void invoice cannot be sent")
     row.update(status="sent", sentAt=iso_now(sandbox_state(request)))
-    return JSONResponse({"invoice": row, "emailData": {"sent": "email" in body["action"]}, "smsData": {"sent": "sms" in body["action"]}})
+    return JSONResponse(
+        {
+            "invoice": row,
+            "emailData": {"sent": "email" in body["action"]},
+            "smsData": {"sent": "sms" in body["action"]},
+        }
+    )
 
 
 @api("products.readonly")
 async def list_products(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.query_params.get("locationId"))
     search = (request.query_params.get("search") or "").lower()
-    rows = [r for r in sandbox_state(request).data["products"].values() if r["locationId"] == auth.location_id and search in r["name"].lower()]
+    rows = [
+        r
+        for r in sandbox_state(request).data["products"].values()
+        if r["locationId"] == auth.location_id and search in r["name"].lower()
+    ]
     return JSONResponse({"products": rows, "total": [{"total": len(rows)}]})
 
 

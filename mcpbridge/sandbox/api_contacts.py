@@ -10,7 +10,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mcpbridge.sandbox.state import SandboxState, TokenInfo, new_id
-from mcpbridge.sandbox.web import ApiError, api, json_body, owned, require, same_location, sandbox_state
+from mcpbridge.sandbox.web import (
+    ApiError,
+    api,
+    json_body,
+    owned,
+    require,
+    same_location,
+    sandbox_state,
+)
 
 CONTACT_FIELDS = (
     "firstName", "lastName", "name", "email", "phone", "companyName", "address1", "city", "state",
@@ -20,7 +28,11 @@ CONTACT_FIELDS = (
 
 
 def iso_now(state: SandboxState) -> str:
-    return datetime.fromtimestamp(state.now(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return (
+        datetime.fromtimestamp(state.now(), UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
 
 
 def contacts_of(state: SandboxState, location_id: str) -> list[dict[str, Any]]:
@@ -30,21 +42,29 @@ def contacts_of(state: SandboxState, location_id: str) -> list[dict[str, Any]]:
 def contact_matches(contact: dict[str, Any], query: str) -> bool:
     if not query:
         return True
-    haystack = " ".join(str(contact.get(k) or "") for k in ("name", "email", "phone", "companyName")).lower()
+    haystack = " ".join(
+        str(contact.get(k) or "") for k in ("name", "email", "phone", "companyName")
+    ).lower()
     return all(word in haystack for word in query.lower().split())
 
 
-def contact_apply(contact: dict[str, Any], body: dict[str, Any], state: SandboxState) -> dict[str, Any]:
+def contact_apply(
+    contact: dict[str, Any], body: dict[str, Any], state: SandboxState
+) -> dict[str, Any]:
     for field in CONTACT_FIELDS:
         if field in body:
             contact[field] = body[field]
     if ("firstName" in body or "lastName" in body) and "name" not in body:
-        contact["name"] = " ".join(filter(None, (contact.get("firstName"), contact.get("lastName"))))
+        contact["name"] = " ".join(
+            filter(None, (contact.get("firstName"), contact.get("lastName")))
+        )
     contact["dateUpdated"] = iso_now(state)
     return contact
 
 
-def duplicate_of(state: SandboxState, location_id: str, body: dict[str, Any]) -> dict[str, Any] | None:
+def duplicate_of(
+    state: SandboxState, location_id: str, body: dict[str, Any]
+) -> dict[str, Any] | None:
     for contact in contacts_of(state, location_id):
         if body.get("email") and (contact.get("email") or "").lower() == str(body["email"]).lower():
             return contact
@@ -55,7 +75,15 @@ def duplicate_of(state: SandboxState, location_id: str, body: dict[str, Any]) ->
 
 def contact_new(state: SandboxState, location_id: str, body: dict[str, Any]) -> dict[str, Any]:
     stamp = iso_now(state)
-    contact = {"id": new_id(), "locationId": location_id, "tags": [], "customFields": [], "type": "lead", "dnd": False, "dateAdded": stamp}
+    contact = {
+        "id": new_id(),
+        "locationId": location_id,
+        "tags": [],
+        "customFields": [],
+        "type": "lead",
+        "dnd": False,
+        "dateAdded": stamp,
+    }
     contact_apply(contact, body, state)
     state.data["contacts"][contact["id"]] = contact
     return contact
@@ -68,8 +96,14 @@ async def search(request: Request, auth: TokenInfo) -> Response:
     limit = int(body.get("pageLimit") or 20)
     page = int(body.get("page") or 1)
     if limit < 1 or limit > 500 or page < 1:
-        raise ApiError(422, ["pageLimit must not be greater than 500", "page must not be less than 1"])
-    found = [c for c in contacts_of(sandbox_state(request), auth.location_id or "") if contact_matches(c, str(body.get("query") or ""))]
+        raise ApiError(
+            422, ["pageLimit must not be greater than 500", "page must not be less than 1"]
+        )
+    found = [
+        c
+        for c in contacts_of(sandbox_state(request), auth.location_id or "")
+        if contact_matches(c, str(body.get("query") or ""))
+    ]
     return JSONResponse({"contacts": found[(page - 1) * limit : page * limit], "total": len(found)})
 
 
@@ -78,13 +112,19 @@ async def list_contacts(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.query_params.get("locationId"))
     query = request.query_params.get("query", "")
     limit = int(request.query_params.get("limit") or 20)
-    found = [c for c in contacts_of(sandbox_state(request), auth.location_id or "") if contact_matches(c, query)]
+    found = [
+        c
+        for c in contacts_of(sandbox_state(request), auth.location_id or "")
+        if contact_matches(c, query)
+    ]
     return JSONResponse({"contacts": found[:limit], "meta": {"total": len(found)}})
 
 
 @api("contacts.readonly")
 async def get_contact(request: Request, auth: TokenInfo) -> Response:
-    contact = owned(sandbox_state(request).data["contacts"], request.path_params["contactId"], auth, "Contact")
+    contact = owned(
+        sandbox_state(request).data["contacts"], request.path_params["contactId"], auth, "Contact"
+    )
     return JSONResponse({"contact": contact})
 
 
@@ -96,7 +136,9 @@ async def create_contact(request: Request, auth: TokenInfo) -> Response:
     existing = duplicate_of(state, auth.location_id or "", body)
     if existing is not None:
         raise ApiError(400, "This location does not allow duplicated contacts.")
-    return JSONResponse({"contact": contact_new(state, auth.location_id or "", body)}, status_code=201)
+    return JSONResponse(
+        {"contact": contact_new(state, auth.location_id or "", body)}, status_code=201
+    )
 
 
 @api("contacts.write")
@@ -106,7 +148,10 @@ async def upsert_contact(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, body.get("locationId"))
     existing = duplicate_of(state, auth.location_id or "", body)
     if existing is None:
-        return JSONResponse({"new": True, "contact": contact_new(state, auth.location_id or "", body)}, status_code=201)
+        return JSONResponse(
+            {"new": True, "contact": contact_new(state, auth.location_id or "", body)},
+            status_code=201,
+        )
     return JSONResponse({"new": False, "contact": contact_apply(existing, body, state)})
 
 
@@ -129,7 +174,9 @@ async def delete_contact(request: Request, auth: TokenInfo) -> Response:
 
 
 async def tag_list(request: Request, auth: TokenInfo) -> tuple[dict[str, Any], list[str]]:
-    contact = owned(sandbox_state(request).data["contacts"], request.path_params["contactId"], auth, "Contact")
+    contact = owned(
+        sandbox_state(request).data["contacts"], request.path_params["contactId"], auth, "Contact"
+    )
     body = await json_body(request)
     tags = body.get("tags")
     if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
@@ -168,7 +215,13 @@ async def create_note(request: Request, auth: TokenInfo) -> Response:
     contact = owned(state.data["contacts"], request.path_params["contactId"], auth, "Contact")
     body = await json_body(request)
     require(body, "body")
-    note = {"id": new_id(), "contactId": contact["id"], "body": body["body"], "userId": body.get("userId"), "dateAdded": iso_now(state)}
+    note = {
+        "id": new_id(),
+        "contactId": contact["id"],
+        "body": body["body"],
+        "userId": body.get("userId"),
+        "dateAdded": iso_now(state),
+    }
     state.data["notes"][note["id"]] = note
     return JSONResponse({"note": note}, status_code=201)
 
@@ -188,7 +241,11 @@ async def create_task(request: Request, auth: TokenInfo) -> Response:
     require(body, "title", "dueDate")
     if not isinstance(body.get("completed"), bool):
         raise ApiError(422, ["completed must be a boolean value"])
-    task = {"id": new_id(), "contactId": contact["id"], **{k: body.get(k) for k in ("title", "body", "dueDate", "completed", "assignedTo")}}
+    task = {
+        "id": new_id(),
+        "contactId": contact["id"],
+        **{k: body.get(k) for k in ("title", "body", "dueDate", "completed", "assignedTo")},
+    }
     state.data["tasks"][task["id"]] = task
     return JSONResponse({"task": task}, status_code=201)
 
@@ -211,7 +268,11 @@ async def complete_task(request: Request, auth: TokenInfo) -> Response:
 async def contact_appointments(request: Request, auth: TokenInfo) -> Response:
     state = sandbox_state(request)
     owned(state.data["contacts"], request.path_params["contactId"], auth, "Contact")
-    events = [a for a in state.data["appointments"].values() if a["contactId"] == request.path_params["contactId"]]
+    events = [
+        a
+        for a in state.data["appointments"].values()
+        if a["contactId"] == request.path_params["contactId"]
+    ]
     return JSONResponse({"events": events})
 
 

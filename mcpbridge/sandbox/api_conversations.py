@@ -10,21 +10,44 @@ from starlette.routing import Route
 
 from mcpbridge.sandbox.api_contacts import iso_now
 from mcpbridge.sandbox.state import SandboxState, TokenInfo, new_id
-from mcpbridge.sandbox.web import ApiError, api, json_body, owned, require, same_location, sandbox_state
+from mcpbridge.sandbox.web import (
+    ApiError,
+    api,
+    json_body,
+    owned,
+    require,
+    same_location,
+    sandbox_state,
+)
 
-MESSAGE_TYPES = {"SMS": "TYPE_SMS", "Email": "TYPE_EMAIL", "WhatsApp": "TYPE_WHATSAPP", "RCS": "TYPE_RCS", "IG": "TYPE_INSTAGRAM", "FB": "TYPE_FACEBOOK", "Custom": "TYPE_CUSTOM_SMS", "Live_Chat": "TYPE_LIVE_CHAT"}
+MESSAGE_TYPES = {
+    "SMS": "TYPE_SMS",
+    "Email": "TYPE_EMAIL",
+    "WhatsApp": "TYPE_WHATSAPP",
+    "RCS": "TYPE_RCS",
+    "IG": "TYPE_INSTAGRAM",
+    "FB": "TYPE_FACEBOOK",
+    "Custom": "TYPE_CUSTOM_SMS",
+    "Live_Chat": "TYPE_LIVE_CHAT",
+}
 
 
 @api("conversations.readonly")
 async def search(request: Request, auth: TokenInfo) -> Response:
     query = request.query_params
     same_location(auth, query.get("locationId"))
-    rows = [c for c in sandbox_state(request).data["conversations"].values() if c["locationId"] == auth.location_id]
+    rows = [
+        c
+        for c in sandbox_state(request).data["conversations"].values()
+        if c["locationId"] == auth.location_id
+    ]
     if query.get("contactId"):
         rows = [c for c in rows if c["contactId"] == query["contactId"]]
     if query.get("query"):
         needle = query["query"].lower()
-        rows = [c for c in rows if needle in f"{c.get('fullName')} {c.get('lastMessageBody')}".lower()]
+        rows = [
+            c for c in rows if needle in f"{c.get('fullName')} {c.get('lastMessageBody')}".lower()
+        ]
     if query.get("status") == "unread":
         rows = [c for c in rows if c.get("unreadCount")]
     rows.sort(key=lambda c: c.get("dateUpdated", ""), reverse=True)
@@ -34,13 +57,22 @@ async def search(request: Request, auth: TokenInfo) -> Response:
 
 @api("conversations.readonly")
 async def get_conversation(request: Request, auth: TokenInfo) -> Response:
-    return JSONResponse(owned(sandbox_state(request).data["conversations"], request.path_params["conversationId"], auth, "Conversation"))
+    return JSONResponse(
+        owned(
+            sandbox_state(request).data["conversations"],
+            request.path_params["conversationId"],
+            auth,
+            "Conversation",
+        )
+    )
 
 
 @api("conversations/message.readonly")
 async def messages(request: Request, auth: TokenInfo) -> Response:
     state = sandbox_state(request)
-    convo = owned(state.data["conversations"], request.path_params["conversationId"], auth, "Conversation")
+    convo = owned(
+        state.data["conversations"], request.path_params["conversationId"], auth, "Conversation"
+    )
     rows = sorted(
         (m for m in state.data["messages"].values() if m["conversationId"] == convo["id"]),
         key=lambda m: m["dateAdded"],
@@ -49,7 +81,13 @@ async def messages(request: Request, auth: TokenInfo) -> Response:
     limit = int(request.query_params.get("limit") or 20)
     page = rows[:limit]
     return JSONResponse(
-        {"messages": {"lastMessageId": page[-1]["id"] if page else None, "nextPage": len(rows) > limit, "messages": page}}
+        {
+            "messages": {
+                "lastMessageId": page[-1]["id"] if page else None,
+                "nextPage": len(rows) > limit,
+                "messages": page,
+            }
+        }
     )
 
 
@@ -74,7 +112,9 @@ def conversation_for(state: SandboxState, contact: dict[str, Any]) -> dict[str, 
 def message_check(contact: dict[str, Any], body: dict[str, Any]) -> None:
     require(body, "type", "contactId")
     if body["type"] not in MESSAGE_TYPES:
-        raise ApiError(422, [f"type must be one of the following values: {', '.join(MESSAGE_TYPES)}"])
+        raise ApiError(
+            422, [f"type must be one of the following values: {', '.join(MESSAGE_TYPES)}"]
+        )
     if body["type"] == "SMS":
         require(body, "message")
         if not contact.get("phone"):
@@ -107,10 +147,18 @@ async def send(request: Request, auth: TokenInfo) -> Response:
         "dateAdded": stamp,
     }
     if body["type"] == "Email":
-        message["meta"] = {"email": {"subject": body["subject"], "to": body.get("emailTo") or contact.get("email")}}
+        message["meta"] = {
+            "email": {"subject": body["subject"], "to": body.get("emailTo") or contact.get("email")}
+        }
     state.data["messages"][message["id"]] = message
-    convo.update(lastMessageBody=message["body"], lastMessageType=message["messageType"], dateUpdated=stamp)
-    answer = {"conversationId": convo["id"], "messageId": message["id"], "msg": "Message queued successfully."}
+    convo.update(
+        lastMessageBody=message["body"], lastMessageType=message["messageType"], dateUpdated=stamp
+    )
+    answer = {
+        "conversationId": convo["id"],
+        "messageId": message["id"],
+        "msg": "Message queued successfully.",
+    }
     if body["type"] == "Email":
         answer["emailMessageId"] = message["id"]
     return JSONResponse(answer)

@@ -7,7 +7,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from mcpbridge.sandbox import api_account, api_calendars, api_commerce, api_contacts, api_conversations, api_opportunities, oauth
+from mcpbridge.sandbox import (
+    api_account,
+    api_calendars,
+    api_commerce,
+    api_contacts,
+    api_conversations,
+    api_opportunities,
+    oauth,
+)
 from mcpbridge.sandbox.state import SandboxState
 from mcpbridge.sandbox.web import ghl_error
 

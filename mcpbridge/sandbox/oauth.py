@@ -11,7 +11,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from mcpbridge.sandbox.state import CODE_SECONDS, ACCESS_TOKEN_SECONDS, Grant, SandboxState, TokenInfo
+from mcpbridge.sandbox.state import (
+    ACCESS_TOKEN_SECONDS,
+    CODE_SECONDS,
+    Grant,
+    SandboxState,
+    TokenInfo,
+)
 from mcpbridge.sandbox.web import ApiError, api, sandbox_state
 
 
@@ -26,19 +32,37 @@ def redirect_with(uri: str, params: dict[str, str]) -> RedirectResponse:
 
 
 def consent_params(source: Any) -> dict[str, str]:
-    names = ("client_id", "redirect_uri", "scope", "state", "response_type", "location_id", "user_id", "user_type", "decision")
+    names = (
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "response_type",
+        "location_id",
+        "user_id",
+        "user_type",
+        "decision",
+    )
     return {name: str(source.get(name, "")) for name in names}
 
 
 async def choose_location(request: Request) -> Response:
-    params = consent_params(request.query_params if request.method == "GET" else await request.form())
+    params = consent_params(
+        request.query_params if request.method == "GET" else await request.form()
+    )
     state = sandbox_state(request)
     if params["client_id"] != state.client_id:
-        return HTMLResponse(page("Unknown app", "<p>No app has this client_id.</p>"), status_code=400)
+        return HTMLResponse(
+            page("Unknown app", "<p>No app has this client_id.</p>"), status_code=400
+        )
     if not params["redirect_uri"]:
-        return HTMLResponse(page("Missing redirect_uri", "<p>The app sent no redirect_uri.</p>"), status_code=400)
+        return HTMLResponse(
+            page("Missing redirect_uri", "<p>The app sent no redirect_uri.</p>"), status_code=400
+        )
     if params["decision"] == "deny":
-        return redirect_with(params["redirect_uri"], {"error": "access_denied", "state": params["state"]})
+        return redirect_with(
+            params["redirect_uri"], {"error": "access_denied", "state": params["state"]}
+        )
     if params["location_id"] or params["user_type"] == "Company":
         return grant_redirect(state, params)
     return HTMLResponse(consent_page(state, params))
@@ -49,11 +73,22 @@ def grant_redirect(state: SandboxState, params: dict[str, str]) -> Response:
         user_type = "Company" if params["user_type"] == "Company" else "Location"
         location_id = params["location_id"] or None
         if user_type == "Location" and location_id not in state.data["locations"]:
-            return HTMLResponse(page("Unknown location", "<p>Pick one of the listed locations.</p>"), status_code=400)
-        company_id = state.data["locations"][location_id]["companyId"] if location_id else next(iter(state.data["companies"]))
-        user_id = params["user_id"] or state.default_user(location_id if user_type == "Location" else None, company_id)
+            return HTMLResponse(
+                page("Unknown location", "<p>Pick one of the listed locations.</p>"),
+                status_code=400,
+            )
+        company_id = (
+            state.data["locations"][location_id]["companyId"]
+            if location_id
+            else next(iter(state.data["companies"]))
+        )
+        user_id = params["user_id"] or state.default_user(
+            location_id if user_type == "Location" else None, company_id
+        )
         if user_id not in state.data["users"]:
-            return HTMLResponse(page("Unknown user", "<p>Pick one of the listed users.</p>"), status_code=400)
+            return HTMLResponse(
+                page("Unknown user", "<p>Pick one of the listed users.</p>"), status_code=400
+            )
         scopes = frozenset(params["scope"].split()) or None
         code = secrets.token_hex(20)
         state.grants[code] = Grant(
@@ -86,12 +121,14 @@ def consent_page(state: SandboxState, params: dict[str, str]) -> str:
     )
     with state.lock:
         locations = "".join(
-            f"<label><input type='radio' name='location_id' value='{html.escape(loc['id'])}' required> "
+            "<label><input type='radio' name='location_id' "
+            f"value='{html.escape(loc['id'])}' required> "
             f"{html.escape(loc['name'])} <small>({html.escape(loc['id'])})</small></label>"
             for loc in state.data["locations"].values()
         )
         users = "".join(
-            f"<option value='{html.escape(u['id'])}'>{html.escape(u['name'])} ({html.escape(u['email'])})</option>"
+            f"<option value='{html.escape(u['id'])}'>"
+            f"{html.escape(u['name'])} ({html.escape(u['email'])})</option>"
             for u in state.data["users"].values()
         )
     scopes = html.escape(params["scope"] or "every sandbox scope")
@@ -132,12 +169,20 @@ def token_response(state: SandboxState, form: dict[str, str]) -> Response:
 def code_exchange(state: SandboxState, form: dict[str, str]) -> Response:
     grant = state.grants.get(form.get("code", ""))
     if grant is None or grant.used or grant.expires_at <= state.now():
-        return oauth_error(400, "invalid_grant", "Invalid grant: authorization code is invalid or expired")
-    if grant.redirect_uri and form.get("redirect_uri") and form["redirect_uri"] != grant.redirect_uri:
+        return oauth_error(
+            400, "invalid_grant", "Invalid grant: authorization code is invalid or expired"
+        )
+    if (
+        grant.redirect_uri
+        and form.get("redirect_uri")
+        and form["redirect_uri"] != grant.redirect_uri
+    ):
         return oauth_error(400, "invalid_grant", "Invalid grant: redirect_uri does not match")
     requested = form.get("user_type") or grant.user_type
     if requested == "Location" and grant.location_id is None:
-        return oauth_error(400, "invalid_request", "This authorization is for a Company; request user_type=Company")
+        return oauth_error(
+            400, "invalid_request", "This authorization is for a Company; request user_type=Company"
+        )
     grant.used = True
     info = TokenInfo(
         user_type=grant.user_type,
@@ -154,7 +199,9 @@ def code_exchange(state: SandboxState, form: dict[str, str]) -> Response:
 def refresh_exchange(state: SandboxState, form: dict[str, str]) -> Response:
     record = state.refresh_tokens.get(form.get("refresh_token", ""))
     if record is None or record.used:
-        return oauth_error(400, "invalid_grant", "Invalid grant: refresh token is invalid, expired or already used")
+        return oauth_error(
+            400, "invalid_grant", "Invalid grant: refresh token is invalid, expired or already used"
+        )
     # Refresh tokens are single-use: the next one replaces this one.
     record.used = True
     old = record.grant

@@ -81,7 +81,9 @@ def user(user_id: str, first: str, last: str, role: str, locations: list[str]) -
     }
 
 
-def contact(cid: str, loc: str, first: str, last: str, email: str, phone: str, tags: list[str]) -> dict[str, Any]:
+def contact(
+    cid: str, loc: str, first: str, last: str, email: str, phone: str, tags: list[str]
+) -> dict[str, Any]:
     return {
         "id": cid,
         "locationId": loc,
@@ -103,12 +105,52 @@ def contact(cid: str, loc: str, first: str, last: str, email: str, phone: str, t
 
 def contacts() -> dict[str, dict[str, Any]]:
     rows = [
-        ("ct_dental_alice", DENTAL, "Alice", "Nguyen", "alice@example.com", "+15550101001", ["patient", "vip"]),
-        ("ct_dental_bob", DENTAL, "Bob", "Martinez", "bob@example.com", "+15550101002", ["patient"]),
-        ("ct_dental_carla", DENTAL, "Carla", "Okafor", "carla@example.com", "+15550101003", ["lead"]),
+        (
+            "ct_dental_alice",
+            DENTAL,
+            "Alice",
+            "Nguyen",
+            "alice@example.com",
+            "+15550101001",
+            ["patient", "vip"],
+        ),
+        (
+            "ct_dental_bob",
+            DENTAL,
+            "Bob",
+            "Martinez",
+            "bob@example.com",
+            "+15550101002",
+            ["patient"],
+        ),
+        (
+            "ct_dental_carla",
+            DENTAL,
+            "Carla",
+            "Okafor",
+            "carla@example.com",
+            "+15550101003",
+            ["lead"],
+        ),
         ("ct_dental_dev", DENTAL, "Dev", "Patel", "dev@example.com", "+15550101004", []),
-        ("ct_roofing_erin", ROOFING, "Erin", "Walsh", "erin@example.com", "+15550102001", ["quote"]),
-        ("ct_roofing_frank", ROOFING, "Frank", "Li", "frank@example.com", "+15550102002", ["customer"]),
+        (
+            "ct_roofing_erin",
+            ROOFING,
+            "Erin",
+            "Walsh",
+            "erin@example.com",
+            "+15550102001",
+            ["quote"],
+        ),
+        (
+            "ct_roofing_frank",
+            ROOFING,
+            "Frank",
+            "Li",
+            "frank@example.com",
+            "+15550102002",
+            ["customer"],
+        ),
     ]
     return {row[0]: contact(*row) for row in rows}
 
@@ -125,7 +167,12 @@ def calendars() -> dict[str, dict[str, Any]]:
             "slotDuration": 30,
             "slotDurationUnit": "mins",
             "teamMembers": [{"userId": ANA}],
-            "openHours": [{"daysOfTheWeek": [1, 2, 3, 4, 5], "hours": [{"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}]}],
+            "openHours": [
+                {
+                    "daysOfTheWeek": [1, 2, 3, 4, 5],
+                    "hours": [{"openHour": 9, "openMinute": 0, "closeHour": 17, "closeMinute": 0}],
+                }
+            ],
         }
 
     return {
@@ -141,9 +188,18 @@ def pipelines() -> dict[str, dict[str, Any]]:
             {"id": f"{pid}_contacted", "name": "Contacted", "position": 1},
             {"id": f"{pid}_booked", "name": "Booked", "position": 2},
         ]
-        return {"id": pid, "name": "Sales", "locationId": loc, "stages": stages, "showInFunnel": True}
+        return {
+            "id": pid,
+            "name": "Sales",
+            "locationId": loc,
+            "stages": stages,
+            "showInFunnel": True,
+        }
 
-    return {"pl_dental": pipeline("pl_dental", DENTAL), "pl_roofing": pipeline("pl_roofing", ROOFING)}
+    return {
+        "pl_dental": pipeline("pl_dental", DENTAL),
+        "pl_roofing": pipeline("pl_roofing", ROOFING),
+    }
 
 
 def opportunities() -> dict[str, dict[str, Any]]:
@@ -164,8 +220,12 @@ def opportunities() -> dict[str, dict[str, Any]]:
         }
 
     return {
-        "op_dental_implant": opp("op_dental_implant", DENTAL, "pl_dental", "ct_dental_alice", "Implant consult", 2400.0),
-        "op_roofing_repair": opp("op_roofing_repair", ROOFING, "pl_roofing", "ct_roofing_erin", "Roof repair", 8600.0),
+        "op_dental_implant": opp(
+            "op_dental_implant", DENTAL, "pl_dental", "ct_dental_alice", "Implant consult", 2400.0
+        ),
+        "op_roofing_repair": opp(
+            "op_roofing_repair", ROOFING, "pl_roofing", "ct_roofing_erin", "Roof repair", 8600.0
+        ),
     }
 
 
@@ -215,19 +275,63 @@ def small_tables() -> dict[str, dict[str, Any]]:
         for name in ("vip", "patient", "lead") if loc == DENTAL else ("quote", "customer"):
             tid = f"tag_{short}_{name}"
             tables["tags"][tid] = {"id": tid, "name": name, "locationId": loc}
-        for key, label, kind in (("insurance", "Insurance provider", "TEXT"), ("budget", "Budget", "MONETORY")):
+        for key, label, kind in (
+            ("insurance", "Insurance provider", "TEXT"),
+            ("budget", "Budget", "MONETORY"),
+        ):
             fid = f"cf_{short}_{key}"
-            tables["custom_fields"][fid] = {"id": fid, "name": label, "fieldKey": f"contact.{key}", "dataType": kind, "model": "contact", "locationId": loc}
+            tables["custom_fields"][fid] = {
+                "id": fid,
+                "name": label,
+                "fieldKey": f"contact.{key}",
+                "dataType": kind,
+                "model": "contact",
+                "locationId": loc,
+            }
         vid = f"cv_{short}_hours"
-        tables["custom_values"][vid] = {"id": vid, "name": "Office hours", "fieldKey": "{{ custom_values.office_hours }}", "value": "Mon-Fri 9-5", "locationId": loc}
-        for wid, name in ((f"wf_{short}_welcome", "Welcome sequence"), (f"wf_{short}_reminder", "Appointment reminder")):
-            tables["workflows"][wid] = {"id": wid, "name": name, "status": "published", "version": 3, "locationId": loc, "createdAt": STAMP, "updatedAt": STAMP}
+        tables["custom_values"][vid] = {
+            "id": vid,
+            "name": "Office hours",
+            "fieldKey": "{{ custom_values.office_hours }}",
+            "value": "Mon-Fri 9-5",
+            "locationId": loc,
+        }
+        for wid, name in (
+            (f"wf_{short}_welcome", "Welcome sequence"),
+            (f"wf_{short}_reminder", "Appointment reminder"),
+        ):
+            tables["workflows"][wid] = {
+                "id": wid,
+                "name": name,
+                "status": "published",
+                "version": 3,
+                "locationId": loc,
+                "createdAt": STAMP,
+                "updatedAt": STAMP,
+            }
         camp = f"cp_{short}_spring"
-        tables["campaigns"][camp] = {"id": camp, "name": "Spring promotion", "status": "published", "locationId": loc}
+        tables["campaigns"][camp] = {
+            "id": camp,
+            "name": "Spring promotion",
+            "status": "published",
+            "locationId": loc,
+        }
         prod = f"pr_{short}_service"
-        tables["products"][prod] = {"_id": prod, "name": "Standard service", "productType": "SERVICE", "locationId": loc, "availableInStore": True, "createdAt": STAMP, "updatedAt": STAMP}
-    tables["invoices"]["inv_dental_1001"] = invoice("inv_dental_1001", DENTAL, "ct_dental_alice", "Alice Nguyen", 1001, 180.0)
-    tables["invoices"]["inv_roofing_2001"] = invoice("inv_roofing_2001", ROOFING, "ct_roofing_erin", "Erin Walsh", 2001, 8600.0)
+        tables["products"][prod] = {
+            "_id": prod,
+            "name": "Standard service",
+            "productType": "SERVICE",
+            "locationId": loc,
+            "availableInStore": True,
+            "createdAt": STAMP,
+            "updatedAt": STAMP,
+        }
+    tables["invoices"]["inv_dental_1001"] = invoice(
+        "inv_dental_1001", DENTAL, "ct_dental_alice", "Alice Nguyen", 1001, 180.0
+    )
+    tables["invoices"]["inv_roofing_2001"] = invoice(
+        "inv_roofing_2001", ROOFING, "ct_roofing_erin", "Erin Walsh", 2001, 8600.0
+    )
     return tables
 
 

@@ -29,15 +29,26 @@ class Sandbox:
         self.state = SandboxState(**options)
         self._socket = bind(host, port)
         bound_host, bound_port = self._socket.getsockname()[:2]
-        self.url = f"http://{bound_host}:{bound_port}" if ":" not in bound_host else f"http://[{bound_host}]:{bound_port}"
-        config = uvicorn.Config(create_app(self.state), log_level="warning", access_log=False, lifespan="off")
+        self.url = (
+            f"http://{bound_host}:{bound_port}"
+            if ":" not in bound_host
+            else f"http://[{bound_host}]:{bound_port}"
+        )
+        config = uvicorn.Config(
+            create_app(self.state), log_level="warning", access_log=False, lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------
 
     def start(self, timeout: float = 10.0) -> Sandbox:
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True, name="ghl-sandbox")
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._socket]},
+            daemon=True,
+            name="ghl-sandbox",
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -77,15 +88,33 @@ class Sandbox:
             state.windows.clear()
             state.daily.clear()
             state.clock_offset = 0.0
+            state.generation += 1
 
     # -- steering -------------------------------------------------------------
 
-    def mint_token(self, location_id: str = DENTAL, *, scopes: set[str] | None = None, expires_in: float = ACCESS_TOKEN_SECONDS, user_id: str | None = None) -> str:
+    def mint_token(
+        self,
+        location_id: str = DENTAL,
+        *,
+        scopes: set[str] | None = None,
+        expires_in: float = ACCESS_TOKEN_SECONDS,
+        user_id: str | None = None,
+    ) -> str:
         """An access token for a location, without the OAuth dance."""
-        return self.mint_tokens(location_id, scopes=scopes, expires_in=expires_in, user_id=user_id)["access_token"]
+        return self.mint_tokens(location_id, scopes=scopes, expires_in=expires_in, user_id=user_id)[
+            "access_token"
+        ]
 
-    def mint_tokens(self, location_id: str | None = DENTAL, *, scopes: set[str] | None = None, expires_in: float = ACCESS_TOKEN_SECONDS, user_id: str | None = None, company_id: str | None = None) -> dict[str, Any]:
-        """A full token response (access and refresh token); ``location_id=None`` for an agency token."""
+    def mint_tokens(
+        self,
+        location_id: str | None = DENTAL,
+        *,
+        scopes: set[str] | None = None,
+        expires_in: float = ACCESS_TOKEN_SECONDS,
+        user_id: str | None = None,
+        company_id: str | None = None,
+    ) -> dict[str, Any]:
+        """A full token response with a refresh token; ``location_id=None`` for an agency."""
         return self.state.token_mint(
             location_id=location_id,
             company_id=company_id,
@@ -95,7 +124,17 @@ class Sandbox:
             with_refresh=True,
         )
 
-    def fail(self, path: str, *, status: int = 500, times: int = 1, method: str | None = None, message: str | None = None, headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
+    def fail(
+        self,
+        path: str,
+        *,
+        status: int = 500,
+        times: int = 1,
+        method: str | None = None,
+        message: str | None = None,
+        headers: dict[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
         """Make the next ``times`` calls matching ``path`` (a glob) answer ``status``."""
         self.state.fault_add(
             Fault(
@@ -116,7 +155,11 @@ class Sandbox:
 
     def requests(self, path: str | None = None, method: str | None = None) -> list[RecordedRequest]:
         with self.state.lock:
-            return [r for r in self.state.recorded if (path is None or r.path == path) and (method is None or r.method == method)]
+            return [
+                r
+                for r in self.state.recorded
+                if (path is None or r.path == path) and (method is None or r.method == method)
+            ]
 
     @property
     def token_requests(self) -> Counter[str]:

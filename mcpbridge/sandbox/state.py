@@ -114,6 +114,8 @@ class SandboxState:
     windows: dict[str, deque[float]] = field(default_factory=dict)
     daily: Counter[str] = field(default_factory=Counter)
     data: dict[str, Any] = field(default_factory=seed_world)
+    # Bumped by a reset, so a request still in flight across it is not recorded.
+    generation: int = 0
 
     # -- time ---------------------------------------------------------------
 
@@ -129,7 +131,9 @@ class SandboxState:
 
     def _jwt(self, claims: dict[str, Any]) -> str:
         header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-        payload = _b64(json.dumps({**claims, "jti": secrets.token_hex(8)}, separators=(",", ":")).encode())
+        payload = _b64(
+            json.dumps({**claims, "jti": secrets.token_hex(8)}, separators=(",", ":")).encode()
+        )
         signature = hmac.new(self.signing_key, f"{header}.{payload}".encode(), hashlib.sha256)
         return f"{header}.{payload}.{_b64(signature.digest())}"
 
@@ -149,7 +153,9 @@ class SandboxState:
                 "access_token": access,
                 "token_type": "Bearer",
                 "expires_in": ACCESS_TOKEN_SECONDS,
-                "scope": " ".join(sorted(info.scopes if info.scopes is not None else SANDBOX_SCOPES)),
+                "scope": " ".join(
+                    sorted(info.scopes if info.scopes is not None else SANDBOX_SCOPES)
+                ),
                 "userType": info.user_type,
                 "companyId": info.company_id,
                 "userId": info.user_id,
@@ -205,7 +211,9 @@ class SandboxState:
         raise KeyError(f"no sandbox user for {location_id or company_id}")
 
     def company_locations(self, company_id: str) -> list[str]:
-        return [loc["id"] for loc in self.data["locations"].values() if loc["companyId"] == company_id]
+        return [
+            loc["id"] for loc in self.data["locations"].values() if loc["companyId"] == company_id
+        ]
 
     # -- faults and limits --------------------------------------------------
 
@@ -241,6 +249,7 @@ class SandboxState:
             }
             return limited, headers
 
-    def record(self, request: RecordedRequest) -> None:
+    def record(self, request: RecordedRequest, generation: int) -> None:
         with self.lock:
-            self.recorded.append(request)
+            if generation == self.generation:
+                self.recorded.append(request)

@@ -23,7 +23,9 @@ class ApiError(Exception):
         self.message = message
 
 
-def ghl_error(status: int, message: str | list[str], headers: dict[str, str] | None = None) -> JSONResponse:
+def ghl_error(
+    status: int, message: str | list[str], headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {"statusCode": status, "message": message, "error": HTTPStatus(status).phrase}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -65,7 +67,9 @@ def same_location(auth: TokenInfo, location_id: str | None) -> None:
         raise ApiError(403, "The token does not have access to this location.")
 
 
-def owned(table: dict[str, Any], key: str, auth: TokenInfo, what: str, field: str = "locationId") -> dict[str, Any]:
+def owned(
+    table: dict[str, Any], key: str, auth: TokenInfo, what: str, field: str = "locationId"
+) -> dict[str, Any]:
     row = table.get(key)
     if row is None or row.get(field) != auth.location_id:
         raise ApiError(404, f"{what} not found")
@@ -81,6 +85,7 @@ def api(scope: str | None) -> Callable[[Handler], Callable[[Request], Awaitable[
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             state = sandbox_state(request)
+            generation = state.generation
             auth = state.token_lookup(bearer_token(request) or "")
             response = await guarded(request, state, auth, scope, handler)
             state.record(
@@ -92,7 +97,8 @@ def api(scope: str | None) -> Callable[[Handler], Callable[[Request], Awaitable[
                     version=request.headers.get("Version"),
                     status=response.status_code,
                     at=state.now(),
-                )
+                ),
+                generation,
             )
             return response
 
@@ -102,7 +108,11 @@ def api(scope: str | None) -> Callable[[Handler], Callable[[Request], Awaitable[
 
 
 async def guarded(
-    request: Request, state: SandboxState, auth: TokenInfo | None, scope: str | None, handler: Handler
+    request: Request,
+    state: SandboxState,
+    auth: TokenInfo | None,
+    scope: str | None,
+    handler: Handler,
 ) -> Response:
     fault = state.fault_take(request.method, request.url.path)
     if fault is not None:
