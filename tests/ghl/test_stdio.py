@@ -269,3 +269,11 @@ def test_it_exits_on_an_unknown_group() -> None:
     assert result.returncode == 2
     assert "unknown group 'nonsense'" in result.stderr
     assert "abc123456" not in result.stderr
+
+
+def test_it_exits_on_a_group_a_sub_account_cannot_use() -> None:
+    result = run_child(
+        {"GHL_ACCESS_TOKEN": "abc123456", "GHL_LOCATION_ID": DENTAL, "GHL_TOOLSET": "saas-api"}
+    )
+    assert result.returncode == 2
+    assert "'saas_api' has no operations a sub-account may call" in result.stderr
