@@ -11,7 +11,7 @@ from mcpbridge.ghl.calls import arguments_validate, operation_request, request_b
 from mcpbridge.ghl.catalogue import Catalogue, Operation
 from mcpbridge.ghl.config import ConfigError
 from mcpbridge.ghl.context import ToolContext, ToolEntry, ToolHandler
-from mcpbridge.ghl.coretools import CoreTool, core_tools
+from mcpbridge.ghl.core import CoreTool, core_tools
 from mcpbridge.ghl.results import error_result, text_result
 
 SEARCH_LIMIT = 50

@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from mcpbridge.ghl.catalogue import CATALOGUE_PATH, Catalogue
-from mcpbridge.ghl.coretools import core_tools
+from mcpbridge.ghl.core import core_tools
 from tests.conftest import REPO_ROOT
 from tests.ghl.conftest import spec_dir
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from mcpbridge.ghl.catalogue import Catalogue
-from mcpbridge.ghl.coretools import core_tools
+from mcpbridge.ghl.core import core_tools
 from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
 from tests.conftest import REPO_ROOT
 from tests.ghl.conftest import child_env, result_json, result_text, stdio_child
