@@ -62,8 +62,8 @@ def home(request: HttpRequest) -> HttpResponse:
 MAX_WEBHOOK_BYTES = 64 * 1024
 
 
-def _webhook_answer(status: int, **fields: str) -> JsonResponse:
-    return JsonResponse(fields, status=status)
+def _webhook_answer(http_status: int, **fields: str) -> JsonResponse:
+    return JsonResponse(fields, status=http_status)
 
 
 @csrf_exempt
@@ -82,9 +82,9 @@ def ghl_webhook(request: HttpRequest) -> JsonResponse:
         return _webhook_answer(503, error="misconfigured", message="Webhook keys are not usable.")
     try:
         event = app_event_parse(json.loads(body), body=body)
-        status = app_event_receive(event)
+        outcome = app_event_receive(event)
     except ValueError:
         return _webhook_answer(400, error="invalid_json", message="The body is not JSON.")
     except WebhookRejected as exc:
         return _webhook_answer(exc.status, error="rejected", message=exc.message)
-    return _webhook_answer(200, status=status)
+    return _webhook_answer(200, status=outcome)

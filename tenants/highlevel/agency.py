@@ -7,6 +7,8 @@ never stores agency tokens, only the sub-account tokens obtained with them.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import time
 from dataclasses import asdict
@@ -22,7 +24,7 @@ AGENCY_GRANT_SECONDS = 600
 
 
 def agency_grant_keep(request: HttpRequest, grant: HighLevelGrant, *, user_pk: Any) -> None:
-    sealed = crypto.encrypt(json.dumps(asdict(grant)).encode()).decode()
+    sealed = base64.b64encode(crypto.encrypt(json.dumps(asdict(grant)).encode())).decode()
     request.session[SESSION_KEY] = {
         "sealed": sealed,
         "until": time.time() + AGENCY_GRANT_SECONDS,
@@ -39,10 +41,10 @@ def agency_grant_recall(request: HttpRequest) -> HighLevelGrant | None:
         agency_grant_forget(request)
         return None
     try:
-        fields = json.loads(crypto.decrypt(str(kept["sealed"]).encode()))
+        fields = json.loads(crypto.decrypt(base64.b64decode(str(kept["sealed"]))))
         fields["approved_locations"] = tuple(fields.get("approved_locations") or ())
         return HighLevelGrant(**fields)
-    except (crypto.UndecryptableError, ValueError, TypeError, KeyError):
+    except (crypto.UndecryptableError, binascii.Error, ValueError, TypeError, KeyError):
         agency_grant_forget(request)
         return None
 
