@@ -9,4 +9,4 @@ class HighLevelConfig(AppConfig):
     verbose_name = "Sign in with HighLevel"
 
     def ready(self) -> None:
-        from tenants.highlevel import receivers  # noqa: F401
+        from tenants.highlevel import checks, receivers  # noqa: F401

@@ -35,9 +35,9 @@ def test_the_demo_signs_in_through_the_sandbox_and_receives_its_uninstall(tmp_pa
     assert run_manage("migrate", "--noinput", env=env).returncode == 0
     port, sandbox_port = free_port(), free_port()
     site, sandbox = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sandbox_port}"
+    command = ["manage.py", "ghl_demo", "--port", str(port), "--sandbox-port", str(sandbox_port)]
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "ghl_demo", "--port", str(port)]
-        + ["--sandbox-port", str(sandbox_port)],
+        [sys.executable, *command],
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
