@@ -326,6 +326,9 @@ def build_catalogue(spec_dir: Path) -> dict[str, Any]:
         }
     operations.sort(key=lambda op: op["id"])
     ensure_unique(operations)
+    unused = sorted(set(DESCRIPTIONS) - {op["id"] for op in operations})
+    if unused:
+        print(f"warning: descriptions for unknown operations: {unused}", file=sys.stderr)
     return {
         "format": 1,
         "groups": groups,

@@ -149,6 +149,11 @@ class Catalogue:
     def __iter__(self) -> Iterator[Operation]:
         return iter(self.operations.values())
 
+    @property
+    def callable_groups(self) -> list[str]:
+        """Groups with at least one operation a sub-account token may call."""
+        return sorted(name for name, group in self.groups.items() if group.operations)
+
     def get(self, operation_id: str) -> Operation | None:
         return self.operations.get(operation_id)
 

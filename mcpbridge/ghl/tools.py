@@ -11,7 +11,7 @@ from mcpbridge.ghl.calls import arguments_validate, operation_request, request_b
 from mcpbridge.ghl.catalogue import Catalogue, Operation
 from mcpbridge.ghl.config import ConfigError
 from mcpbridge.ghl.context import ToolContext, ToolEntry, ToolHandler
-from mcpbridge.ghl.coretools import CoreTool, core_tools
+from mcpbridge.ghl.core import CoreTool, core_tools
 from mcpbridge.ghl.results import error_result, text_result
 
 SEARCH_LIMIT = 50
@@ -64,10 +64,9 @@ def operation_brief(op: Operation) -> dict[str, Any]:
 
 async def search_operations(ctx: ToolContext, arguments: dict[str, Any]) -> types.CallToolResult:
     group = arguments.get("group")
-    if group and group not in ctx.catalogue.groups:
-        return error_result(
-            f"unknown group {group!r}; groups: {', '.join(sorted(ctx.catalogue.groups))}"
-        )
+    if group and group not in ctx.catalogue.callable_groups:
+        groups = ", ".join(ctx.catalogue.callable_groups)
+        return error_result(f"unknown group {group!r}; groups: {groups}")
     found = ctx.catalogue.search(
         arguments.get("query", ""), group=group, limit=arguments.get("limit", 20)
     )
@@ -125,7 +124,7 @@ def discovery_entries(catalogue: Catalogue) -> list[ToolEntry]:
                     },
                     "group": {
                         "type": "string",
-                        "enum": sorted(catalogue.groups),
+                        "enum": catalogue.callable_groups,
                         "description": "Only this API group.",
                     },
                     "limit": {
@@ -233,6 +232,8 @@ def toolset_part(item: str, catalogue: Catalogue) -> list[ToolEntry]:
     if item not in catalogue.groups:
         raise ConfigError(
             f"GHL_TOOLSET names unknown group {item!r}; use core, full or a comma list of: "
-            + ", ".join(sorted(catalogue.groups))
+            + ", ".join(catalogue.callable_groups)
         )
+    if item not in catalogue.callable_groups:
+        raise ConfigError(f"GHL_TOOLSET group {item!r} has no operations a sub-account may call")
     return [operation_entry(op) for op in catalogue.in_group(item)]

@@ -32,13 +32,15 @@ def child_env(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def stdio_child(env: dict[str, str], errlog: TextIO | None = None) -> AsyncIterator[Client]:
+async def stdio_child(
+    env: dict[str, str], errlog: TextIO | None = None, mode: str = "auto"
+) -> AsyncIterator[Client]:
     """``python -m mcpbridge.ghl`` as a real subprocess, spoken to over stdio by the mcp client."""
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "mcpbridge.ghl"], env=env, cwd=REPO_ROOT
     )
     transport = stdio_client(params, errlog=errlog or sys.stderr)
-    async with Client(transport, mode="legacy") as client:
+    async with Client(transport, mode=mode) as client:
         yield client
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from mcpbridge.ghl.calls import ArgumentError, operation_request
 from mcpbridge.ghl.catalogue import Catalogue
-from mcpbridge.ghl.coretools import epoch_ms
+from mcpbridge.ghl.core import epoch_ms
 
 LOC = "loc_own"
 

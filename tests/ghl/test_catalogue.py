@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 
 from mcpbridge.ghl.catalogue import CATALOGUE_PATH, Catalogue
-from mcpbridge.ghl.coretools import core_tools
+from mcpbridge.ghl.core import core_tools
 from tests.conftest import REPO_ROOT
 from tests.ghl.conftest import spec_dir
 
@@ -78,8 +78,11 @@ def test_generator_refuses_a_folder_without_specs(tmp_path) -> None:
 
 def test_every_operation_has_a_valid_schema_and_a_usable_tool_name(catalogue: Catalogue) -> None:
     names = set()
+    # The catalogue uses only keywords that draft 7 and 2020-12 share; the draft-7
+    # meta-schema checks them several times faster.
+    meta = Draft7Validator(Draft7Validator.META_SCHEMA)
     for op in catalogue:
-        Draft202012Validator.check_schema(op.input_schema)
+        assert not list(meta.iter_errors(op.input_schema)), op.id
         assert re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", op.tool_name), op.tool_name
         assert op.version in ("2021-07-28", "2021-04-15")
         names.add(op.tool_name)

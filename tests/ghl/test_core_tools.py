@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mcpbridge.ghl.coretools import core_tools
+from mcpbridge.ghl.core import core_tools
 from mcpbridge.sandbox import ANA, DENTAL, ROOFING, Sandbox
 from tests.ghl.conftest import inproc_child, result_json, result_text
 

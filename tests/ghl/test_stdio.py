@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 from mcpbridge.ghl.catalogue import Catalogue
-from mcpbridge.ghl.coretools import core_tools
+from mcpbridge.ghl.core import core_tools
 from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
 from tests.conftest import REPO_ROOT
 from tests.ghl.conftest import child_env, result_json, result_text, stdio_child
@@ -269,3 +270,60 @@ def test_it_exits_on_an_unknown_group() -> None:
     assert result.returncode == 2
     assert "unknown group 'nonsense'" in result.stderr
     assert "abc123456" not in result.stderr
+
+
+def test_it_exits_on_a_group_a_sub_account_cannot_use() -> None:
+    result = run_child(
+        {"GHL_ACCESS_TOKEN": "abc123456", "GHL_LOCATION_ID": DENTAL, "GHL_TOOLSET": "saas-api"}
+    )
+    assert result.returncode == 2
+    assert "'saas_api' has no operations a sub-account may call" in result.stderr
+
+
+def test_stdout_carries_json_rpc_and_nothing_else(ghl_sandbox: Sandbox) -> None:
+    messages = [
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "1"},
+            },
+        },
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "get_contact", "arguments": {"contactId": "ct_dental_alice"}},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "get_contact", "arguments": {"contactId": "missing"}},
+        },
+    ]
+    stdin = "".join(json.dumps(message) + "\n" for message in messages)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcpbridge.ghl"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", **child_env(ghl_sandbox)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdin.write(stdin)
+    process.stdin.flush()
+    lines = [process.stdout.readline() for _ in range(3)]
+    stdout, stderr = process.communicate(timeout=30)
+    replies = [json.loads(line) for line in [*lines, *stdout.splitlines()] if line.strip()]
+    assert [reply["id"] for reply in replies] == [1, 2, 3]
+    assert all(reply["jsonrpc"] == "2.0" for reply in replies)
+    assert replies[1]["result"]["isError"] is False
+    assert replies[2]["result"]["isError"] is True
+    assert process.returncode == 0
+    assert "GET /contacts/{contactId} -> 200" in stderr
