@@ -70,9 +70,9 @@ def _webhook_answer(http_status: int, **fields: str) -> JsonResponse:
 @require_POST
 def ghl_webhook(request: HttpRequest) -> JsonResponse:
     """``POST /webhooks/ghl``: GHL's signed app events (INSTALL, UNINSTALL)."""
-    if int(request.headers.get("Content-Length") or 0) > MAX_WEBHOOK_BYTES:
-        return _webhook_answer(413, error="too_large", message="The body is over 64 KB.")
     body = request.body
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return _webhook_answer(413, error="too_large", message="The body is over 64 KB.")
     try:
         webhook_signature_verify(body=body, headers=request.headers)
     except SignatureRejected as exc:
