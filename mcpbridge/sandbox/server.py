@@ -22,6 +22,8 @@ def bind(host: str, port: int) -> socket.socket:
     # Accepted sockets inherit this; without it each response waits ~40 ms for a delayed ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
+    # Listen at once: the URL is printed (and may be used) before uvicorn starts serving.
+    sock.listen(128)
     return sock
 
 
