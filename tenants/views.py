@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from tenants.models import Membership, Tenant, TenantSecret
+from tenants.webhook_signatures import SignatureRejected, webhook_signature_verify
+from tenants.webhooks import WebhookRejected, app_event_parse, app_event_receive
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TenantRow:
+    tenant: Tenant
+    role: str
+    connection: str
+    needs_reconnect: bool
+
+
+def _connection_of(tenant: Tenant) -> tuple[str, bool]:
+    try:
+        secret: TenantSecret | None = tenant.secret
+    except TenantSecret.DoesNotExist:
+        secret = None
+    if tenant.status == Tenant.Status.DISABLED:
+        return "Disabled by an administrator.", False
+    if tenant.status in (Tenant.Status.NEEDS_REAUTH, Tenant.Status.UNINSTALLED):
+        return tenant.status_reason or tenant.get_status_display(), True
+    if secret is None or not secret.is_readable:
+        return "Not connected: sign in with HighLevel again.", True
+    return "Connected.", False
+
+
+def _tenant_rows(user: object) -> list[TenantRow]:
+    memberships = (
+        Membership.objects.filter(user=user)
+        .select_related("tenant", "tenant__secret")
+        .order_by("tenant__name", "tenant__slug")
+    )
+    rows = []
+    for membership in memberships:
+        connection, needs_reconnect = _connection_of(membership.tenant)
+        rows.append(
+            TenantRow(membership.tenant, membership.get_role_display(), connection, needs_reconnect)
+        )
+    return rows
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    rows = _tenant_rows(request.user) if request.user.is_authenticated else []
+    return render(request, "home.html", {"tenant_rows": rows})
+
+
+MAX_WEBHOOK_BYTES = 64 * 1024
+
+
+def _webhook_answer(http_status: int, **fields: str) -> JsonResponse:
+    return JsonResponse(fields, status=http_status)
+
+
+@csrf_exempt
+@require_POST
+def ghl_webhook(request: HttpRequest) -> JsonResponse:
+    """``POST /webhooks/ghl``: GHL's signed app events (INSTALL, UNINSTALL)."""
+    body = request.body
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return _webhook_answer(413, error="too_large", message="The body is over 64 KB.")
+    try:
+        webhook_signature_verify(body=body, headers=request.headers)
+    except SignatureRejected as exc:
+        return _webhook_answer(401, error="invalid_signature", message=str(exc))
+    except ImproperlyConfigured:
+        logger.exception("GHL webhook keys are misconfigured")
+        return _webhook_answer(503, error="misconfigured", message="Webhook keys are not usable.")
+    try:
+        event = app_event_parse(json.loads(body), body=body)
+        outcome = app_event_receive(event)
+    except ValueError:
+        return _webhook_answer(400, error="invalid_json", message="The body is not JSON.")
+    except WebhookRejected as exc:
+        return _webhook_answer(exc.status, error="rejected", message=exc.message)
+    return _webhook_answer(200, status=outcome)
