@@ -397,6 +397,21 @@ MCP_CHILD_GID = env_optional_id("MCP_CHILD_GID")
 MCP_RUN_DIR = env.str("MCP_RUN_DIR", default="")
 
 
+# --- The assistant's model (mcpbridge.agent) ----------------------------------
+
+# Any OpenAI-compatible chat-completions endpoint: OpenAI, Azure, OpenRouter, Ollama, vLLM...
+# No LLM_MODEL means no model: the chat says how to configure one, the tool explorer works.
+LLM_BASE_URL = env.str("LLM_BASE_URL", default="https://api.openai.com/v1").strip().rstrip("/")
+if not LLM_BASE_URL.startswith(("http://", "https://")):
+    raise _invalid("LLM_BASE_URL", "an http:// or https:// URL", LLM_BASE_URL)
+LLM_API_KEY = env.str("LLM_API_KEY", default="")
+LLM_MODEL = env.str("LLM_MODEL", default="").strip()
+LLM_MAX_STEPS = env_int("LLM_MAX_STEPS", 8, minimum=1)
+LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
+LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 1)
+LLM_TOOL_RESULT_LIMIT = env_int("LLM_TOOL_RESULT_LIMIT", 16_000, minimum=200)
+LLM_HISTORY_LIMIT = env_int("LLM_HISTORY_LIMIT", 60_000, minimum=1_000)
+
 # --- Health, metrics, logging ------------------------------------------------
 
 HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 3.0)
@@ -430,5 +445,7 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
+        # The openai SDK's HTTP client logs every request at INFO.
+        "httpx2": {"level": "WARNING"},
     },
 }

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from mcpbridge import registry as registry_module
+from mcpbridge.agent import AgentConfig
+from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
+from tenants.credentials import upsert_credentials
+from tenants.models import Membership, Tenant
+from tests.chat.fake_model import MODEL, FakeModel
+from tests.tenants.conftest import personas, tenant_factory, user_factory  # noqa: F401
+
+FAKE_KEY = "sk-fake-model-key-0123456789abcdef"
+
+
+@pytest.fixture
+def fake_model() -> Iterator[FakeModel]:
+    """A loopback OpenAI-compatible server answering from a script (see fake_model.py)."""
+    with FakeModel() as fake:
+        yield fake
+
+
+@pytest.fixture
+def agent_config(fake_model: FakeModel) -> AgentConfig:
+    return AgentConfig(
+        base_url=fake_model.url,
+        api_key=FAKE_KEY,
+        model=MODEL,
+        max_steps=4,
+        timeout=5.0,
+        max_retries=0,
+        tool_result_limit=2_000,
+        history_limit=60_000,
+    )
+
+
+@pytest.fixture
+async def bridge(settings, tmp_path, ghl_sandbox: Sandbox) -> AsyncIterator[Sandbox]:
+    """The real registry, spawning the real GHL MCP server against the sandbox."""
+    settings.GHL_BASE_URL = ghl_sandbox.url
+    settings.MCP_RUN_DIR = str(tmp_path / "run")
+    settings.MCP_CALL_TIMEOUT = 10.0
+    yield ghl_sandbox
+    registry = registry_module._registries.get(asyncio.get_running_loop())
+    if registry is not None:
+        await registry.shutdown()
+
+
+def connect_tenant(sandbox: Sandbox, slug: str = "dental", location_id: str = DENTAL) -> Tenant:
+    """A tenant connected to a sandbox location, as a sign-in would leave it."""
+    tenant, _ = upsert_credentials({**sandbox.mint_tokens(location_id), "tenantId": slug})
+    tenant.name = {DENTAL: "Bright Smile Dental", ROOFING: "Peak Roofing"}.get(location_id, slug)
+    tenant.save(update_fields=["name"])
+    return tenant
+
+
+@pytest.fixture
+async def dental(bridge: Sandbox, user_factory) -> tuple[Tenant, Any]:  # noqa: F811
+    """The sandbox's dental office as a tenant, and a member of it."""
+    tenant = await sync_to_async(connect_tenant)(bridge)
+    user = await sync_to_async(user_factory)("dana")
+    await Membership.objects.acreate(user=user, tenant=tenant, role=Membership.Role.MEMBER)
+    return tenant, user
+
+
+@dataclass
+class Events:
+    """Every event a turn emitted, in order."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    async def __call__(self, event: dict[str, Any]) -> None:
+        self.items.append(dict(event))
+
+    def of(self, kind: str) -> list[dict[str, Any]]:
+        return [event for event in self.items if event["type"] == kind]
+
+    @property
+    def types(self) -> list[str]:
+        return [event["type"] for event in self.items]
+
+    @property
+    def text(self) -> str:
+        return "".join(event["text"] for event in self.of("chat.delta"))
+
+
+@pytest.fixture
+def events() -> Callable[[], Events]:
+    return Events
