@@ -535,4 +535,3 @@ def result_payload(result: Any) -> dict[str, Any]:
     if result.structured_content is not None:
         payload["structuredContent"] = result.structured_content
     return payload
-

@@ -24,15 +24,11 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "ol": {"start"},
-    "td": {"style"},
-    "th": {"style"},
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 
 
-def _image_as_link(
-    renderer: Any, tokens: Sequence[Any], index: int, options: Any, env: Any
-) -> str:
+def _image_as_link(renderer: Any, tokens: Sequence[Any], index: int, options: Any, env: Any) -> str:
     token = tokens[index]
     alt = "".join(child.content for child in token.children or []) or "image"
     return f'<a href="{escape(token.attrGet("src") or "")}">{escape(alt)}</a>'
@@ -56,6 +52,5 @@ def markdown_html(text: str) -> SafeString:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         set_tag_attribute_values={"a": {"target": "_blank"}},
-        filter_style_properties={"text-align"},
     )
     return mark_safe(clean)  # noqa: S308 (sanitised by nh3 just above)

@@ -74,9 +74,17 @@ class Events:
     """Every event a turn emitted, in order."""
 
     items: list[dict[str, Any]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __call__(self, event: dict[str, Any]) -> None:
         self.items.append(dict(event))
+        self.changed.set()
+
+    async def until(self, predicate: Callable[[Events], Any], within: float = 10.0) -> None:
+        async with asyncio.timeout(within):
+            while not predicate(self):
+                self.changed.clear()
+                await self.changed.wait()
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [event for event in self.items if event["type"] == kind]
@@ -93,3 +101,39 @@ class Events:
 @pytest.fixture
 def events() -> Callable[[], Events]:
     return Events
+
+
+# --- browser tests --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chromium(tmp_path_factory) -> Iterator[Any]:
+    """One headless Chromium (Debian's) with a fresh profile, for the whole run."""
+    from tests.chat.live import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 860},
+        )
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(chromium) -> Iterator[Any]:
+    """A new tab with no cookies; script errors on the page fail the test."""
+    chromium.clear_cookies()
+    tab = chromium.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield tab
+    tab.close()
+    assert errors == [], f"script errors on the page: {errors}"

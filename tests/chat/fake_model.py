@@ -71,7 +71,9 @@ def tool_calls(
             "type": "function",
             "function": {"name": name, "arguments": ""},
         }
-        pieces = [{"index": index, "function": {"arguments": piece}} for piece in _split(raw, parts)]
+        pieces = [
+            {"index": index, "function": {"arguments": piece}} for piece in _split(raw, parts)
+        ]
         streams.append([head, *pieces])
     if interleave:
         ordered = [p for group in itertools.zip_longest(*streams) for p in group if p is not None]

@@ -7,11 +7,9 @@ import dataclasses
 import json
 
 import pytest
-from asgiref.sync import sync_to_async
 
 from mcpbridge.agent import AgentLoop
 from mcpbridge.registry import get_registry
-from mcpbridge.sandbox import DENTAL
 from mcpbridge.transcript import ChatMessage, ToolCall
 from tenants.models import Tenant
 from tests.chat.conftest import FAKE_KEY
@@ -42,9 +40,10 @@ def refcounts() -> list[int]:
     return [row.refcount for row in get_registry().children()]
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
+async def released() -> None:
+    async with asyncio.timeout(10):
+        # The registry signals nothing when a use ends; poll its snapshot.
+        while refcounts() != [0]:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
@@ -314,8 +313,11 @@ async def test_history_with_tool_calls_is_replayed_to_the_model(
         (error(429, "Rate limit reached", "requests"), "model_rate_limited", "busy"),
         (error(500, "boom", "server_error"), "model_unavailable", "HTTP 500"),
         (error(400, "messages: too long"), "model_rejected", "messages: too long"),
-        (Reply(deltas=[{"content": "Par"}], stream_error={"message": "overloaded"}),
-         "model_unavailable", "overloaded"),
+        (
+            Reply(deltas=[{"content": "Par"}], stream_error={"message": "overloaded"}),
+            "model_unavailable",
+            "overloaded",
+        ),
         (Reply(deltas=[{"content": "Par"}], drop=True), "model_unavailable", "reached"),
     ],
     ids=["401", "404", "429", "500", "400", "error-event", "dropped"],
@@ -402,7 +404,7 @@ async def test_a_stop_while_the_model_streams_closes_its_stream_and_keeps_the_te
     fake_model.push(Reply(deltas=[{"content": "Let me think"}], hang=True))
     seen, record = events(), Recorder()
     task = asyncio.create_task(run_turn(tenant, agent_config, seen, record=record))
-    await wait_for(lambda: seen.of("chat.delta"))
+    await seen.until(lambda e: e.of("chat.delta"))
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -424,7 +426,7 @@ async def test_a_stop_during_tool_calls_cancels_them_and_releases_the_child(
     )
     seen, record = events(), Recorder()
     task = asyncio.create_task(run_turn(tenant, agent_config, seen, record=record))
-    await wait_for(lambda: len(seen.of("tool.result")) == 1)
+    await seen.until(lambda e: len(e.of("tool.result")) == 1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -436,4 +438,4 @@ async def test_a_stop_during_tool_calls_cancels_them_and_releases_the_child(
     assert answers["list_calendars"].is_error is True
     assert answers["get_contact"].error_code == ""
     assert "Alice" in answers["get_contact"].content
-    await wait_for(lambda: refcounts() == [0])
+    await released()

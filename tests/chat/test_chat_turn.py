@@ -91,7 +91,9 @@ async def test_markdown_from_the_model_is_sanitised_before_it_reaches_the_page(
     dental, fake_model, agent_config, events
 ):
     tenant, user = dental
-    fake_model.push(text("Hi <script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3))"))
+    fake_model.push(
+        text("Hi <script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3))")
+    )
     seen = events()
     await chat_turn(
         tenant=tenant, user=user, conversation_id=None, text="Hi", emit=seen, config=agent_config
@@ -117,9 +119,7 @@ async def test_a_stopped_turn_keeps_what_was_said(dental, fake_model, agent_conf
             config=agent_config,
         )
     )
-    async with asyncio.timeout(10):
-        while not seen.of("chat.delta"):
-            await asyncio.sleep(0.01)
+    await seen.until(lambda e: e.of("chat.delta"))
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -136,7 +136,12 @@ async def test_someone_elses_conversation_is_not_found(
     tenant, user = dental
     fake_model.push(text("Private."))
     theirs = await chat_turn(
-        tenant=tenant, user=user, conversation_id=None, text="Hi", emit=events(), config=agent_config
+        tenant=tenant,
+        user=user,
+        conversation_id=None,
+        text="Hi",
+        emit=events(),
+        config=agent_config,
     )
     colleague = await sync_to_async(user_factory)("colin")
     await Membership.objects.acreate(user=colleague, tenant=tenant, role=Membership.Role.MEMBER)
@@ -158,8 +163,13 @@ async def test_someone_elses_conversation_is_not_found(
 
 @pytest.mark.parametrize(
     ("message", "code"),
-    [("", "empty_message"), ("   \n", "empty_message"), (None, "empty_message"),
-     (["list"], "empty_message"), ("x" * (MAX_MESSAGE_CHARS + 1), "message_too_long")],
+    [
+        ("", "empty_message"),
+        ("   \n", "empty_message"),
+        (None, "empty_message"),
+        (["list"], "empty_message"),
+        ("x" * (MAX_MESSAGE_CHARS + 1), "message_too_long"),
+    ],
     ids=["empty", "blank", "null", "not-text", "too-long"],
 )
 async def test_bad_messages_are_refused_with_a_chat_error_and_nothing_stored(

@@ -1,0 +1,115 @@
+"""A live hub for the browser tests: daphne in a subprocess on a seeded SQLite file,
+and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
+from tests.chat.seed_live import PASSWORD
+from tests.conftest import REPO_ROOT, base_env, free_port, run_manage
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class LiveHub:
+    url: str
+    ids: dict[str, Any]
+    log: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daphne exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("daphne did not start listening in time")
+
+
+def live_hub_start(sandbox: Sandbox, root: Path, **env_overrides: str) -> LiveHub:
+    """Migrate and seed a SQLite file, then serve it with daphne against ``sandbox``."""
+    env = base_env(
+        DATABASE_URL=f"sqlite:///{root / 'hub.sqlite3'}",
+        GHL_BASE_URL=sandbox.url,
+        MCP_RUN_DIR=str(root / "run"),
+        **env_overrides,
+    )
+    migrated = run_manage("migrate", "--noinput", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    tokens = {DENTAL: sandbox.mint_tokens(DENTAL), ROOFING: sandbox.mint_tokens(ROOFING)}
+    seeded = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("seed_live.py"))],
+        input=json.dumps({"tokens": tokens}),
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    port = free_port()
+    log = root / "daphne.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "config.asgi:application",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    _wait_listening(port, process, log)
+    return LiveHub(f"http://127.0.0.1:{port}", json.loads(seeded.stdout), log, process)
+
+
+def sign_in(page: Any, hub: LiveHub, username: str = "dana") -> None:
+    """Local sign-in through allauth's form, as a person would."""
+    page.goto(f"{hub.url}/accounts/login/")
+    page.fill("input[name=login]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{hub.url}/")

@@ -1,0 +1,81 @@
+"""Seeds the database of a live server for the browser tests (run in its own process).
+
+Reads a JSON spec on stdin: {"sandbox": url, "tokens": {location: token response}};
+prints the ids it made as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+
+from mcpbridge.conversations import conversation_append, conversation_create  # noqa: E402
+from mcpbridge.sandbox import DENTAL, ROOFING  # noqa: E402
+from mcpbridge.transcript import ChatMessage, ToolCall  # noqa: E402
+from tenants.credentials import upsert_credentials  # noqa: E402
+from tenants.models import Membership  # noqa: E402
+
+PASSWORD = "pw-for-browser-tests"  # noqa: S105
+HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+ANSWER = """\
+**Alice Nguyen** is a *VIP* patient.
+
+- Next visit: Tuesday 10:00
+- Phone: `+1 555 0101 001`
+
+| Field | Value |
+| --- | --- |
+| Tags | patient, vip |
+
+<script>window.__pwned = 3</script> [a link](javascript:window.__pwned=4)
+"""
+
+
+def seed(tokens: dict[str, dict]) -> dict[str, int | str]:
+    dental, _ = upsert_credentials({**tokens[DENTAL], "tenantId": "dental"})
+    dental.name = "Bright Smile Dental"
+    dental.save(update_fields=["name"])
+    roofing, _ = upsert_credentials({**tokens[ROOFING], "tenantId": "roofing"})
+    roofing.name = "Peak Roofing"
+    roofing.save(update_fields=["name"])
+    user = get_user_model().objects.create_user("dana", "dana@example.com", PASSWORD)
+    user.first_name, user.last_name = "Dana", "Reyes"
+    user.save()
+    Membership.objects.create(user=user, tenant=dental, role=Membership.Role.MEMBER)
+    Membership.objects.create(user=user, tenant=roofing, role=Membership.Role.OWNER)
+
+    history = conversation_create(tenant=dental, user=user)
+    call = ToolCall("call_seed_1", "search_contacts", '{"query": "Alice"}')
+    result = json.dumps(
+        {"contacts": [{"id": "ct_dental_alice", "name": "Alice Nguyen"}], "note": HOSTILE}
+    )
+    conversation_append(
+        conversation=history,
+        messages=[
+            ChatMessage("user", "Who is Alice?"),
+            ChatMessage("assistant", "Let me look her up.", tool_calls=[call]),
+            ChatMessage("tool", result, tool_call_id=call.id, tool_name=call.name, duration_ms=240),
+            ChatMessage("assistant", ANSWER),
+        ],
+    )
+    pipeline = conversation_create(tenant=dental, user=user, title="Pipeline review")
+    conversation_append(conversation=pipeline, messages=[ChatMessage("user", "Open deals?")])
+    doomed = conversation_create(tenant=dental, user=user, title="Old question")
+    conversation_append(conversation=doomed, messages=[ChatMessage("user", "Old question")])
+    return {"history": history.pk, "pipeline": pipeline.pk, "doomed": doomed.pk}
+
+
+if __name__ == "__main__":
+    spec = json.load(sys.stdin)
+    print(json.dumps(seed(spec["tokens"])))
