@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -26,7 +26,7 @@ from mcpbridge.transcript import ChatMessage, ToolCall  # noqa: E402
 from tenants.credentials import upsert_credentials  # noqa: E402
 from tenants.models import Membership  # noqa: E402
 
-PASSWORD = "pw-for-browser-tests"  # noqa: S105
+PASSWORD = "pw-for-browser-tests"
 HOSTILE = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 ANSWER = """\
 **Alice Nguyen** is a *VIP* patient.
@@ -78,4 +78,4 @@ def seed(tokens: dict[str, dict]) -> dict[str, int | str]:
 
 if __name__ == "__main__":
     spec = json.load(sys.stdin)
-    print(json.dumps(seed(spec["tokens"])))
+    sys.stdout.write(json.dumps(seed(spec["tokens"])))

@@ -196,7 +196,7 @@ def test_rename_and_delete_only_accept_post(client, personas):
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_tool_explorer_lists_every_tool_with_a_form(async_client, dental):
-    tenant, user = dental
+    _tenant, user = dental
     await sync_to_async(async_client.force_login)(user)
     page = await async_client.get("/tenants/dental/tools/")
     assert page.status_code == 200
