@@ -20,6 +20,7 @@ import asyncio
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,6 +180,30 @@ def _timeout(config: AgentConfig) -> ModelTimeout:
     )
 
 
+# --- the model's client ----------------------------------------------------------------
+
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[AgentConfig, openai.AsyncOpenAI]
+]
+_clients = weakref.WeakKeyDictionary()
+
+
+def model_client(config: AgentConfig) -> openai.AsyncOpenAI:
+    """This event loop's client for ``config``. Kept between turns: making one costs tens of
+    milliseconds (its TLS context), and its open connections spare each turn a handshake."""
+    clients = _clients.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(config)
+    if client is None:
+        client = clients[config] = openai.AsyncOpenAI(
+            base_url=config.base_url,
+            # Local servers (Ollama, vLLM) take no key, but the SDK insists on one.
+            api_key=config.api_key or "no-key",
+            timeout=httpx.Timeout(config.timeout, connect=min(10.0, config.timeout)),
+            max_retries=config.max_retries,
+        )
+    return client
+
+
 # --- one model response ------------------------------------------------------------------
 
 
@@ -272,11 +297,7 @@ class AgentLoop:
             raise ModelNotConfigured()
         toolbox = await self._toolbox()
         messages = [self._system_message(), *self._history(history)]
-        client = self._client()
-        try:
-            await self._steps(client, messages, toolbox)
-        finally:
-            await asyncio.shield(client.close())
+        await self._steps(model_client(self.config), messages, toolbox)
 
     async def _steps(
         self, client: openai.AsyncOpenAI, messages: list[dict[str, Any]], toolbox: Toolbox
@@ -330,16 +351,6 @@ class AgentLoop:
             function_name=function_name,
             result_limit=self.config.tool_result_limit,
             history_limit=self.config.history_limit,
-        )
-
-    def _client(self) -> openai.AsyncOpenAI:
-        timeout = httpx.Timeout(self.config.timeout, connect=min(10.0, self.config.timeout))
-        return openai.AsyncOpenAI(
-            base_url=self.config.base_url,
-            # Local servers (Ollama, vLLM) take no key, but the SDK insists on one.
-            api_key=self.config.api_key or "no-key",
-            timeout=timeout,
-            max_retries=self.config.max_retries,
         )
 
     # --- the model ---
