@@ -106,9 +106,12 @@ def events() -> Callable[[], Events]:
 # --- browser tests --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(tmp_path_factory) -> Iterator[Any]:
-    """One headless Chromium (Debian's) with a fresh profile, for the whole run."""
+    """One headless Chromium (Debian's) with a fresh profile, for a module of tests.
+
+    Not longer: Playwright's sync API keeps an event loop running in this thread, and
+    the asyncio tests after the module need the thread free."""
     from tests.chat.live import CHROMIUM, CHROMIUM_ARGS
 
     if not CHROMIUM.exists():

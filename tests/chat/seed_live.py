@@ -41,6 +41,17 @@ ANSWER = """\
 <script>window.__pwned = 3</script> [a link](javascript:window.__pwned=4)
 """
 
+WEEK = """\
+Two appointments this week:
+
+| When | Who | What | Status |
+| --- | --- | --- | --- |
+| Tue 7 Jan, 10:00 | **Alice Nguyen** | Cleaning | confirmed |
+| Thu 9 Jan, 15:30 | **Bob Martinez** | Check-up | new |
+
+Bob's check-up is not confirmed yet. Shall I send him an SMS reminder?
+"""
+
 
 def seed(tokens: dict[str, dict]) -> dict[str, int | str]:
     dental, _ = upsert_credentials({**tokens[DENTAL], "tenantId": "dental"})
@@ -71,9 +82,44 @@ def seed(tokens: dict[str, dict]) -> dict[str, int | str]:
     )
     pipeline = conversation_create(tenant=dental, user=user, title="Pipeline review")
     conversation_append(conversation=pipeline, messages=[ChatMessage("user", "Open deals?")])
+    week = conversation_create(tenant=dental, user=user)
+    calendar = ToolCall(
+        "call_seed_2", "list_appointments", '{"startTime": "2025-01-06", "endTime": "2025-01-12"}'
+    )
+    appointments = json.dumps(
+        {
+            "events": [
+                {
+                    "title": "Cleaning: Alice Nguyen",
+                    "startTime": "2025-01-07T10:00:00Z",
+                    "status": "confirmed",
+                },
+                {
+                    "title": "Check-up: Bob Martinez",
+                    "startTime": "2025-01-09T15:30:00Z",
+                    "status": "new",
+                },
+            ]
+        }
+    )
+    conversation_append(
+        conversation=week,
+        messages=[
+            ChatMessage("user", "What's on the calendar this week?"),
+            ChatMessage("assistant", "", tool_calls=[calendar]),
+            ChatMessage(
+                "tool",
+                appointments,
+                tool_call_id=calendar.id,
+                tool_name=calendar.name,
+                duration_ms=182,
+            ),
+            ChatMessage("assistant", WEEK),
+        ],
+    )
     doomed = conversation_create(tenant=dental, user=user, title="Old question")
     conversation_append(conversation=doomed, messages=[ChatMessage("user", "Old question")])
-    return {"history": history.pk, "pipeline": pipeline.pk, "doomed": doomed.pk}
+    return {"history": history.pk, "pipeline": pipeline.pk, "week": week.pk, "doomed": doomed.pk}
 
 
 if __name__ == "__main__":

@@ -67,7 +67,12 @@ def test_conversations_can_be_opened_renamed_and_deleted(page, hub):
     sign_in(page, hub)
     page.goto(f"{hub.url}/tenants/dental/chat/")
     listed = page.locator(".conversation-list .title")
-    assert listed.all_inner_texts() == ["Old question", "Pipeline review", "Who is Alice?"]
+    assert listed.all_inner_texts() == [
+        "Old question",
+        "What's on the calendar this week?",
+        "Pipeline review",
+        "Who is Alice?",
+    ]
     page.get_by_role("link", name=re.compile("Pipeline review")).click()
     page.wait_for_url(re.compile(rf"/chat/{hub.ids['pipeline']}/$"))
     assert page.locator(".turn-user .bubble").inner_text() == "Open deals?"
