@@ -287,10 +287,10 @@ class AgentLoop:
             try:
                 await self._turn(history)
             except asyncio.CancelledError:
-                await asyncio.shield(self._finish_unfinished("stopped"))
+                await asyncio.shield(self._finish_unfinished())
                 raise
             except AgentError as exc:
-                await self._finish_unfinished("error", exc)
+                await self._finish_unfinished(exc)
 
     async def _turn(self, history: list[ChatMessage]) -> None:
         if not self.config.configured:
@@ -481,7 +481,7 @@ class AgentLoop:
 
     # --- ending early ---
 
-    def unfinished(self, status: str, error: AgentError | None = None) -> list[ChatMessage]:
+    def unfinished(self, error: AgentError | None = None) -> list[ChatMessage]:
         """What the turn had said and done when it stopped or failed, as messages to keep."""
         if self._running:
             return [
@@ -509,8 +509,8 @@ class AgentLoop:
             )
         ]
 
-    async def _finish_unfinished(self, status: str, error: AgentError | None = None) -> None:
-        kept = self.unfinished(status, error)
+    async def _finish_unfinished(self, error: AgentError | None = None) -> None:
+        kept = self.unfinished(error)
         if self._running and error is not None:
             kept.append(
                 ChatMessage(

@@ -7,6 +7,7 @@ and runs it as a task; cancelling the task is the stop button.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -26,7 +27,10 @@ from mcpbridge.models import Conversation
 from mcpbridge.rendering import markdown_html
 from mcpbridge.transcript import ChatMessage
 
+logger = logging.getLogger(__name__)
+
 MAX_MESSAGE_CHARS = 20_000
+INTERNAL_ERROR = "Something went wrong on our side. The conversation is kept; try again."
 
 
 class ChatRefused(Exception):
@@ -129,5 +133,16 @@ async def chat_turn(
         config=config,
         conversation=conversation.pk,
     )
-    await loop.run(history)
+    try:
+        await loop.run(history)
+    except Exception:
+        logger.exception("chat turn failed in conversation %s", conversation.pk)
+        await emit(
+            {
+                "type": "chat.error",
+                "conversation": conversation.pk,
+                "code": "internal_error",
+                "message": INTERNAL_ERROR,
+            }
+        )
     return conversation

@@ -7,6 +7,7 @@ changes through the services, then renders. The pages speak to the tenant's webs
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -58,7 +59,7 @@ def content_security_policy(view: Callable[..., Any]) -> Callable[..., Any]:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         return response
 
-    if _is_async(view):
+    if inspect.iscoroutinefunction(view):
 
         @wraps(view)
         async def async_wrapper(*args: Any, **kwargs: Any) -> HttpResponseBase:
@@ -71,12 +72,6 @@ def content_security_policy(view: Callable[..., Any]) -> Callable[..., Any]:
         return stamp(view(*args, **kwargs))
 
     return wrapper
-
-
-def _is_async(view: Callable[..., Any]) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(view)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 from asgiref.sync import sync_to_async
 
+from mcpbridge import chat as chat_module
 from mcpbridge.chat import MAX_MESSAGE_CHARS, chat_turn
 from mcpbridge.models import Conversation, Message
 from tenants.models import Membership
@@ -203,3 +204,25 @@ async def test_without_a_model_nothing_is_stored_and_the_error_says_how_to_confi
     assert seen.items[0]["code"] == "model_not_configured"
     assert "LLM_MODEL" in seen.items[0]["message"]
     assert await Conversation.objects.acount() == 0
+
+
+async def test_a_failure_of_ours_mid_turn_is_a_chat_error_not_a_crash(
+    dental, fake_model, agent_config, events, monkeypatch
+):
+    tenant, user = dental
+    fake_model.push(text("Fine."))
+
+    def broken(**kwargs):
+        if any(m.role == "assistant" for m in kwargs["messages"]):
+            raise RuntimeError("disk full")
+        return original(**kwargs)
+
+    original = chat_module.conversation_append
+    monkeypatch.setattr(chat_module, "conversation_append", broken)
+    seen = events()
+    await chat_turn(
+        tenant=tenant, user=user, conversation_id=None, text="Hi", emit=seen, config=agent_config
+    )
+    failure = seen.items[-1]
+    assert (failure["type"], failure["code"]) == ("chat.error", "internal_error")
+    assert "disk full" not in failure["message"]

@@ -123,6 +123,13 @@ def test_a_viewer_reads_but_cannot_run_the_assistant(client, personas, model):
     assert "data-composer" not in html
 
 
+def test_a_tenant_that_needs_reconnecting_says_so_with_the_reconnect_action(client, personas):
+    Tenant.objects.filter(pk=personas.tenant.pk).update(status=Tenant.Status.NEEDS_REAUTH)
+    html = signed_in(client, personas.member).get("/tenants/acme/chat/").content.decode()
+    assert "is not connected to HighLevel" in html
+    assert 'action="/accounts/highlevel/login/?next=/tenants/acme/chat/"' in html
+
+
 def test_the_tenant_root_leads_to_a_new_chat(client, personas):
     page = signed_in(client, personas.member).get("/tenants/acme/")
     assert (page.status_code, page.headers["Location"]) == (302, "/tenants/acme/chat/")
@@ -220,7 +227,9 @@ async def test_the_tool_explorer_refuses_outsiders_and_explains_an_unusable_tena
     await sync_to_async(async_client.force_login)(user)
     page = await async_client.get("/tenants/dental/tools/")
     assert page.status_code == 200
-    assert "signed in to HighLevel again" in page.content.decode()
+    html = page.content.decode()
+    assert "is not connected to HighLevel (needs re-authorisation)" in html
+    assert "Reconnect HighLevel" in html
 
 
 async def test_a_visitor_is_sent_to_sign_in_from_the_tool_explorer(async_client):
