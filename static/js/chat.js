@@ -291,7 +291,13 @@
         document.querySelectorAll("details.menu[open], details.switcher[open]").forEach(function (menu) {
           menu.removeAttribute("open");
         });
-        document.body.classList.remove("sidebar-open");
+        if (document.body.classList.contains("sidebar-open")) {
+          document.body.classList.remove("sidebar-open");
+          if (toggle) {
+            toggle.setAttribute("aria-expanded", "false");
+            toggle.focus();
+          }
+        }
       }
     });
   }

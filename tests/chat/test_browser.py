@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.chat.live import LiveHub, live_hub_start, sign_in
 
@@ -139,3 +140,27 @@ def test_everything_is_reachable_from_the_keyboard(page, hub):
             break
     page.keyboard.press("Enter")
     assert page.locator(".tool-card").get_attribute("open") is not None
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_pages_fit_the_screen_from_desktop_to_phone(page, hub, width):
+    page.set_viewport_size({"width": width, "height": 800})
+    sign_in(page, hub)
+    for path in ("/", f"/tenants/dental/chat/{hub.ids['week']}/", "/tenants/dental/tools/"):
+        page.goto(hub.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+
+
+def test_on_a_phone_the_conversations_open_from_the_header(page, hub):
+    page.set_viewport_size({"width": 390, "height": 800})
+    sign_in(page, hub)
+    page.goto(f"{hub.url}/tenants/dental/chat/{hub.ids['week']}/")
+    new_chat = page.locator("#sidebar .new-chat")
+    expect(new_chat).not_to_be_in_viewport()
+    toggle = page.get_by_role("button", name="Conversations")
+    toggle.click()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    expect(new_chat).to_be_in_viewport()
+    page.keyboard.press("Escape")
+    expect(new_chat).not_to_be_in_viewport()
+    assert toggle.get_attribute("aria-expanded") == "false"
