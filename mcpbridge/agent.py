@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import openai
 from django.conf import settings
 from django.utils import timezone
@@ -198,7 +197,7 @@ def model_client(config: AgentConfig) -> openai.AsyncOpenAI:
             base_url=config.base_url,
             # Local servers (Ollama, vLLM) take no key, but the SDK insists on one.
             api_key=config.api_key or "no-key",
-            timeout=httpx.Timeout(config.timeout, connect=min(10.0, config.timeout)),
+            timeout=openai.Timeout(config.timeout, connect=min(10.0, config.timeout)),
             max_retries=config.max_retries,
         )
     return client
