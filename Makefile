@@ -39,6 +39,11 @@ run: migrate
 	@echo ""
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
+# The local GHL sandbox (OAuth and API stand-in) for trying things offline.
+SANDBOX_PORT ?= 8100
+demo: $(VENV)/.installed-run
+	$(BIN)/python manage.py ghl_sandbox --host $(HOST) --port $(SANDBOX_PORT)
+
 superuser: migrate
 	$(BIN)/python manage.py createsuperuser
 

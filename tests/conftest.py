@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mcpbridge.sandbox import Sandbox
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -122,3 +124,16 @@ def daphne_server() -> Iterator[Callable[..., DaphneServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def _ghl_sandbox_server() -> Iterator[Sandbox]:
+    with Sandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def ghl_sandbox(_ghl_sandbox_server: Sandbox) -> Sandbox:
+    """The local GHL sandbox on a loopback port, reset to its seeded state for each test."""
+    _ghl_sandbox_server.reset()
+    return _ghl_sandbox_server

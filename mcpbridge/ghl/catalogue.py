@@ -1,0 +1,225 @@
+"""The committed catalogue of GHL operations a sub-account token may call."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    location: str  # "path" or "query"
+    required: bool
+    schema: dict[str, Any]
+    description: str | None = None
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = dict(self.schema)
+        if self.description:
+            schema["description"] = self.description
+        return schema
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    content_type: str
+    required: bool
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LocationSlot:
+    """Where an operation takes the sub-account's id; the server always fills it."""
+
+    location: str  # "path", "query" or "body"
+    name: str
+    value: str | None = None  # a constant (altType="location"); None means the location id
+
+
+@dataclass(frozen=True)
+class Operation:
+    id: str
+    group: str
+    method: str
+    path: str
+    version: str
+    title: str
+    scopes: tuple[str, ...]
+    params: tuple[Param, ...]
+    body: Body | None
+    location_slots: tuple[LocationSlot, ...]
+    description: str | None = None
+    deprecated: bool = False
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in IDEMPOTENT_METHODS
+
+    @property
+    def read_only(self) -> bool:
+        return self.method == "GET"
+
+    @property
+    def tool_name(self) -> str:
+        return self.id.replace(".", "_")
+
+    def slot_names(self, location: str) -> set[str]:
+        return {slot.name for slot in self.location_slots if slot.location == location}
+
+    def visible_params(self) -> list[Param]:
+        hidden = self.slot_names("path") | self.slot_names("query")
+        return [param for param in self.params if param.name not in hidden]
+
+    def summary(self) -> str:
+        text = self.description or self.title
+        scopes = f"; scope {', '.join(self.scopes)}" if self.scopes else ""
+        note = " Deprecated by GHL." if self.deprecated else ""
+        return f"{text} ({self.method} {self.path}{scopes}).{note}"
+
+    @cached_property
+    def input_schema(self) -> dict[str, Any]:
+        """Arguments: path and query parameters by name, the request body under ``body``."""
+        properties: dict[str, Any] = {}
+        required: list[str] = []
+        for param in self.visible_params():
+            properties[param.name] = param.json_schema()
+            if param.required:
+                required.append(param.name)
+        if self.body is not None:
+            properties["body"] = body_schema_without_location(
+                self.body.schema, self.slot_names("body")
+            )
+            if self.body.required and properties["body"].get("required"):
+                required.append("body")
+        schema: dict[str, Any] = {
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": False,
+        }
+        if required:
+            schema["required"] = required
+        return schema
+
+
+def body_schema_without_location(schema: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+    if not hidden or "properties" not in schema:
+        return schema
+    trimmed = dict(schema)
+    trimmed["properties"] = {k: v for k, v in schema["properties"].items() if k not in hidden}
+    if "required" in schema:
+        trimmed["required"] = [name for name in schema["required"] if name not in hidden]
+        if not trimmed["required"]:
+            del trimmed["required"]
+    return trimmed
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    name: str
+    title: str
+    spec_operations: int
+    operations: int
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> list[str]:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
+    return _WORD.findall(spaced.lower())
+
+
+class Catalogue:
+    def __init__(self, groups: Iterable[Group], operations: Iterable[Operation]) -> None:
+        self.groups = {group.name: group for group in groups}
+        self.operations = {op.id: op for op in operations}
+
+    def __len__(self) -> int:
+        return len(self.operations)
+
+    def __iter__(self) -> Iterator[Operation]:
+        return iter(self.operations.values())
+
+    @property
+    def callable_groups(self) -> list[str]:
+        """Groups with at least one operation a sub-account token may call."""
+        return sorted(name for name, group in self.groups.items() if group.operations)
+
+    def get(self, operation_id: str) -> Operation | None:
+        return self.operations.get(operation_id)
+
+    def in_group(self, group: str) -> list[Operation]:
+        return [op for op in self if op.group == group]
+
+    def search(
+        self, query: str = "", *, group: str | None = None, limit: int = 20
+    ) -> list[Operation]:
+        """Operations ranked by how many query words their id, title, path and group contain."""
+        wanted = words(query)
+        scored: list[tuple[int, str, Operation]] = []
+        for op in self:
+            if group and op.group != group:
+                continue
+            score = match_score(op, wanted)
+            if wanted and score == 0:
+                continue
+            scored.append((-score, op.id, op))
+        scored.sort(key=lambda item: item[:2])
+        return [op for _score, _id, op in scored[:limit]]
+
+
+def match_score(op: Operation, wanted: list[str]) -> int:
+    haystack = set(words(f"{op.id} {op.title} {op.path} {op.group} {op.description or ''}"))
+    score = 0
+    for word in wanted:
+        stem = word.rstrip("s") or word
+        if word in haystack:
+            score += 3
+        elif any(token.startswith(stem) for token in haystack):
+            score += 1
+    return score
+
+
+def operation_from_dict(data: dict[str, Any]) -> Operation:
+    body = data.get("body")
+    return Operation(
+        id=data["id"],
+        group=data["group"],
+        method=data["method"],
+        path=data["path"],
+        version=data["version"],
+        title=data["title"],
+        description=data.get("description"),
+        scopes=tuple(data.get("scopes", ())),
+        deprecated=bool(data.get("deprecated")),
+        params=tuple(
+            Param(
+                name=p["name"],
+                location=p["in"],
+                required=p["required"],
+                schema=p["schema"],
+                description=p.get("description"),
+            )
+            for p in data["params"]
+        ),
+        body=Body(body["content_type"], body["required"], body["schema"]) if body else None,
+        location_slots=tuple(
+            LocationSlot(location=s["in"], name=s["name"], value=s.get("value"))
+            for s in data["location"]
+        ),
+    )
+
+
+def catalogue_load(path: Path = CATALOGUE_PATH) -> Catalogue:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    groups = [Group(name=name, **info) for name, info in data["groups"].items()]
+    return Catalogue(groups, (operation_from_dict(op) for op in data["operations"]))

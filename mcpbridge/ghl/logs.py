@@ -1,0 +1,37 @@
+"""Logging to stderr (stdout carries MCP messages only) with the token scrubbed."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+REDACTED = "[redacted]"
+_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Remove the token, and anything shaped like a bearer credential, from whole records."""
+
+    def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
+        super().__init__(fmt)
+        self.secrets = tuple(secret for secret in secrets if secret)
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return _BEARER.sub(f"Bearer {REDACTED}", text)
+
+
+def logging_configure(*, level: str, secrets: tuple[str, ...]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", secrets)
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
+    # httpx logs every request at INFO; our own log line per call says more.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)

@@ -1,0 +1,157 @@
+"""HTTP behaviour of the child's GHL client, against the sandbox over real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mcpbridge.ghl.client import GhlClient, GhlError, PreparedRequest, retry_after_seconds
+from mcpbridge.ghl.config import Settings
+from mcpbridge.sandbox import DENTAL, Sandbox
+from tests.ghl.conftest import inproc_child, result_json, result_text
+
+
+def get_contact(contact_id: str = "ct_dental_alice") -> PreparedRequest:
+    return PreparedRequest(
+        "GET", f"/contacts/{contact_id}", "/contacts/{contactId}", "2021-07-28", True, []
+    )
+
+
+def create_note() -> PreparedRequest:
+    return PreparedRequest(
+        "POST",
+        "/contacts/ct_dental_alice/notes",
+        "/contacts/{contactId}/notes",
+        "2021-07-28",
+        False,
+        [],
+        json={"body": "hi"},
+    )
+
+
+def client_for(sandbox: Sandbox, **overrides) -> GhlClient:
+    settings = Settings(
+        access_token=sandbox.mint_token(DENTAL),
+        location_id=DENTAL,
+        base_url=sandbox.url,
+        **overrides,
+    )
+    return GhlClient(settings)
+
+
+async def test_it_retries_server_errors_for_idempotent_calls_only(ghl_sandbox: Sandbox) -> None:
+    client = client_for(ghl_sandbox)
+    ghl_sandbox.fail("/contacts/ct_dental_alice", status=502, times=1)
+    ghl_sandbox.fail("/contacts/ct_dental_alice/notes", status=500, times=1, method="POST")
+    try:
+        fetched = await client.send(get_contact())
+        with pytest.raises(GhlError) as caught:
+            await client.send(create_note())
+    finally:
+        await client.aclose()
+    assert fetched.data["contact"]["id"] == "ct_dental_alice"
+    assert [r.status for r in ghl_sandbox.requests("/contacts/ct_dental_alice")] == [502, 200]
+    assert caught.value.status == 500
+    assert len(ghl_sandbox.requests("/contacts/ct_dental_alice/notes")) == 1
+    assert ghl_sandbox.data["notes"] == {}
+
+
+async def test_it_gives_up_after_its_retries(ghl_sandbox: Sandbox) -> None:
+    client = client_for(ghl_sandbox, max_retries=2)
+    ghl_sandbox.fail("/contacts/*", status=503, times=5)
+    try:
+        with pytest.raises(GhlError, match="503"):
+            await client.send(get_contact())
+    finally:
+        await client.aclose()
+    assert len(ghl_sandbox.requests()) == 3
+
+
+async def test_a_rate_limit_it_cannot_wait_out_is_reported(ghl_sandbox: Sandbox) -> None:
+    client = client_for(ghl_sandbox, max_rate_limit_wait=1)
+    ghl_sandbox.fail("/contacts/*", status=429, times=1, headers={"Retry-After": "60"})
+    try:
+        with pytest.raises(GhlError, match="429") as caught:
+            await client.send(get_contact())
+    finally:
+        await client.aclose()
+    assert "rate limit" in str(caught.value)
+    assert len(ghl_sandbox.requests()) == 1
+
+
+async def test_network_failures_become_clear_errors(closed_port: int) -> None:
+    settings = Settings(
+        access_token="tok-abcdefgh",
+        location_id=DENTAL,
+        base_url=f"http://127.0.0.1:{closed_port}",
+        max_retries=1,
+    )
+    client = GhlClient(settings)
+    try:
+        with pytest.raises(GhlError) as caught:
+            await client.send(create_note())
+    finally:
+        await client.aclose()
+    assert (
+        str(caught.value)
+        == "GHL could not be reached (POST /contacts/{contactId}/notes); try again shortly."
+    )
+
+
+async def test_a_slow_ghl_times_out_as_a_tool_error(ghl_sandbox: Sandbox) -> None:
+    ghl_sandbox.fail("/contacts/*", status=200, times=1, delay=1.5)
+    async with inproc_child(ghl_sandbox, timeout=0.3, max_retries=0) as client:
+        result = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+    assert result.is_error
+    assert result_text(result) == "GHL timed out (GET /contacts/{contactId}); try again shortly."
+
+
+async def test_an_expired_or_narrow_token_is_reported_not_refreshed(ghl_sandbox: Sandbox) -> None:
+    narrow = ghl_sandbox.mint_token(DENTAL, scopes={"contacts.readonly"})
+    async with inproc_child(ghl_sandbox, token=narrow) as client:
+        allowed = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+        denied = await client.call_tool("list_calendars", {})
+        ghl_sandbox.advance(86400)
+        expired = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+    assert result_json(allowed)["contact"]["id"] == "ct_dental_alice"
+    assert "not authorized for this scope" in result_text(denied)
+    assert "401" in result_text(expired)
+    assert not ghl_sandbox.token_requests
+
+
+async def test_large_responses_are_cut_with_a_note(ghl_sandbox: Sandbox) -> None:
+    async with inproc_child(ghl_sandbox, max_result_chars=1000) as client:
+        result = await client.call_tool("search_contacts", {"limit": 100})
+    text = result_text(result)
+    assert not result.is_error
+    assert text.startswith('{"contacts":[')
+    assert "[truncated: the response was" in text
+    assert len(text) < 1300
+
+
+async def test_it_slows_down_when_ghl_says_the_window_is_spent(ghl_sandbox: Sandbox) -> None:
+    client = client_for(ghl_sandbox)
+    ghl_sandbox.state.rate_limit = 2
+    ghl_sandbox.state.rate_window = 0.4
+    try:
+        for _ in range(4):
+            await client.send(get_contact())
+    finally:
+        await client.aclose()
+        ghl_sandbox.state.rate_limit = 100
+        ghl_sandbox.state.rate_window = 10.0
+    assert [r.status for r in ghl_sandbox.requests()] == [200, 200, 200, 200]
+
+
+def test_retry_after_reads_ghl_headers() -> None:
+    def response(**headers: str) -> httpx.Response:
+        return httpx.Response(429, headers=headers)
+
+    assert retry_after_seconds(response(**{"Retry-After": "3"})) == 3.0
+    assert (
+        retry_after_seconds(
+            response(**{"X-RateLimit-Remaining": "0", "X-RateLimit-Interval-Milliseconds": "10000"})
+        )
+        == 10.0
+    )
+    assert retry_after_seconds(response(**{"X-RateLimit-Remaining": "5"})) is None
