@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from channels.testing import WebsocketCommunicator
+from channels.testing import HttpCommunicator, WebsocketCommunicator
 from django.test import Client
 
 from config.asgi import application
@@ -198,6 +198,72 @@ async def sockets() -> AsyncIterator[Callable[..., Socket]]:
     yield make
     for socket in made:
         await socket.close()
+
+
+class Response:
+    """What the ASGI application answered to one HTTP request."""
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        self.status_code: int = message["status"]
+        self.headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
+        self.content: bytes = message["body"]
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+    def __getitem__(self, name: str) -> str:
+        return self.headers[name.lower()]
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self.headers
+
+
+class Api:
+    """HTTP requests to the real ASGI application (``config.asgi.application``).
+
+    ``user`` signs in with a session (and, for unsafe methods, sends a CSRF token
+    unless ``csrf=False``); ``headers`` go with every request.
+    """
+
+    def __init__(
+        self, headers: dict[str, str] | None = None, *, user: Any = None, csrf: bool = True
+    ) -> None:
+        self.headers = dict(headers or {})
+        self.user = user
+        self.csrf = csrf
+        self.cookies: dict[str, str] = {}
+
+    async def _sign_in(self) -> None:
+        if self.user is not None and "sessionid" not in self.cookies:
+            self.cookies["sessionid"] = await sync_to_async(session_cookie)(self.user)
+
+    async def request(
+        self, method: str, path: str, body: bytes | str = b"", headers: dict[str, str] | None = None
+    ) -> Response:
+        await self._sign_in()
+        sent = {"Host": "localhost", **self.headers, **(headers or {})}
+        cookies = dict(self.cookies)
+        if method == "POST" and self.user is not None and self.csrf:
+            secret = "c" * 32
+            cookies["csrftoken"] = secret
+            sent["X-CSRFToken"] = secret
+        if cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        data = body.encode() if isinstance(body, str) else body
+        if data:
+            sent.setdefault("Content-Type", "application/json")
+        pairs = [(k.lower().encode(), v.encode("latin1")) for k, v in sent.items()]
+        communicator = HttpCommunicator(application, method, path, body=data, headers=pairs)
+        return Response(await communicator.get_response(timeout=30))
+
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> Response:
+        return await self.request("GET", path, headers=headers)
+
+    async def post(
+        self, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> Response:
+        data = body if isinstance(body, str | bytes) else ("" if body is None else json.dumps(body))
+        return await self.request("POST", path, data, headers)
 
 
 def result_json(event: dict[str, Any]) -> Any:
