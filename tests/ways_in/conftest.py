@@ -254,7 +254,9 @@ class Api:
             sent.setdefault("Content-Type", "application/json")
         pairs = [(k.lower().encode(), v.encode("latin1")) for k, v in sent.items()]
         communicator = HttpCommunicator(application, method, path, body=data, headers=pairs)
-        return Response(await communicator.get_response(timeout=30))
+        response = Response(await communicator.get_response(timeout=30))
+        await communicator.wait(timeout=5)
+        return response
 
     async def get(self, path: str, headers: dict[str, str] | None = None) -> Response:
         return await self.request("GET", path, headers=headers)
