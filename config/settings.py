@@ -164,7 +164,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # Ahead of everything that reads Content-Length (django-prometheus answers 500 otherwise).
-    "config.middleware.content_length_guard",
+    "config.middleware.ContentLengthGuard",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

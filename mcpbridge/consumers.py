@@ -264,8 +264,14 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
         if usage is not None and usage.limited:
             raise RateLimited(retry_after=usage.reset)
-        started: ToolStartedEvent = {"type": "tool.started", "id": call_id, "name": message["name"]}
-        await self._send(started)
+
+        async def started() -> None:
+            event: ToolStartedEvent = {
+                "type": "tool.started",
+                "id": call_id,
+                "name": message["name"],
+            }
+            await self._send(event)
 
         async def progress(done: float, total: float | None, text: str | None) -> None:
             event: ToolProgressEvent = {
@@ -282,6 +288,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             name=message["name"],
             arguments=message["arguments"],
             progress=progress,
+            started=started,
         )
         event: ToolResultEvent = {
             "type": "tool.result",

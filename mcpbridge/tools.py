@@ -100,9 +100,15 @@ async def tenant_tool_call(
     name: str,
     arguments: dict[str, Any],
     progress: ProgressCallback | None = None,
+    started: Callable[[], Awaitable[None]] | None = None,
 ) -> types.CallToolResult:
-    """Call ``name`` on ``tenant``'s child; ``UnknownTool`` or ``InvalidArguments`` first."""
+    """Call ``name`` on ``tenant``'s child; ``UnknownTool`` or ``InvalidArguments`` first.
+
+    ``started`` is awaited once every check has passed, just before the call goes out.
+    """
     async with get_registry().acquire(tenant) as client:
         tool = _tool_named(await client.list_tools(), name)
         arguments_check(tool.input_schema, arguments)
+        if started is not None:
+            await started()
         return await client.call_tool(name, arguments, progress_callback=progress)

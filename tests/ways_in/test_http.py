@@ -320,3 +320,41 @@ async def test_the_61st_call_in_a_minute_is_429_and_the_budget_comes_back(world,
     again = await client.post("/mcp/acme/tool/get_location", {})
     assert again.status_code == 200
     assert again["RateLimit-Remaining"] == "59"
+
+
+async def test_a_declared_content_length_over_the_limit_is_413_unread(world):
+    client = Api(bearer(world.acme_token))
+    response = await client.post("/mcp/acme/tool/get_location", "{}", {"Content-Length": "999999"})
+    assert (response.status_code, response.json()["code"]) == (413, "too_large")
+
+
+async def test_a_body_over_djangos_own_limit_is_413_too(world, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"query": "' + "a" * 5000 + '"}'
+    client = Api(bearer(world.acme_token))
+    response = await client.post(
+        "/mcp/acme/tool/search_contacts", body, {"Content-Length": str(len(body))}
+    )
+    assert (response.status_code, response.json()["code"]) == (413, "too_large")
+
+
+async def test_a_user_of_no_tenant_finds_none(world, user_factory):
+    loner = await sync_to_async(user_factory)("lonely")
+    response = await Api(user=loner).get("/tools")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+
+
+async def test_a_cache_outage_lets_calls_through_without_rate_headers(world, settings, closed_port):
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        },
+    }
+    settings.RATELIMIT_USE_CACHE = "down"
+    client = Api(bearer(world.acme_token))
+    response = await client.post("/mcp/acme/tool/get_location", {})
+    assert result_json(response)["location"]["id"] == DENTAL
+    assert "RateLimit-Remaining" not in response

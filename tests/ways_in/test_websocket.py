@@ -46,7 +46,9 @@ async def test_members_of_every_role_connect_with_their_session(world, sockets, 
 async def test_a_program_connects_with_an_api_token_and_no_origin(world, sockets):
     socket = await sockets("acme", token=world.acme_token, origin=None)
     await socket.open()
-    await socket.send({"type": "tools.call", "id": "c", "name": "search_contacts"})
+    await socket.send(
+        {"type": "tools.call", "id": "c", "name": "search_contacts", "arguments": None}
+    )
     contacts = result_json(await socket.final("c"))["contacts"]
     assert contacts
     assert {row["locationId"] for row in contacts} == {DENTAL}
@@ -157,6 +159,8 @@ async def test_an_unknown_tool_and_bad_arguments_are_tool_errors_before_any_ghl_
         {"type": "tools.call", "id": "b", "name": "get_contact", "arguments": {"contactId": 7}}
     )
     unknown, invalid = await socket.final("a"), await socket.final("b")
+    # Refused before the tool was called: no tool.started for either.
+    assert socket.backlog == []
     assert (unknown["type"], unknown["code"]) == ("tool.error", "unknown_tool")
     assert (invalid["type"], invalid["code"]) == ("tool.error", "invalid_arguments")
     assert any(line.startswith("contactId:") for line in invalid["errors"])
@@ -273,17 +277,22 @@ async def test_a_disconnect_mid_call_leaves_the_childs_refcount_at_zero(world, s
 # --- permission re-checked on every event ----------------------------------------------------
 
 
-async def test_a_token_revoked_mid_session_gets_unauthenticated_and_4401(world, sockets):
+async def test_a_token_revoked_mid_session_gets_unauthenticated_and_4401(world, sockets, bridge):
+    bridge.fail("/contacts/search", status=500, delay=5, method="POST")
     socket = await sockets("acme", token=world.acme_token, origin=None)
     await socket.open()
     await socket.send({"type": "tools.call", "id": 1, "name": "get_location"})
     assert (await socket.final(1))["type"] == "tool.result"
+    await socket.send({"type": "tools.call", "id": "slow", "name": "search_contacts"})
+    assert await wait_until(lambda: refcount(world.acme) == 1)
     token = await ApiToken.objects.aget(tenant=world.acme, role=Membership.Role.MEMBER)
     await sync_to_async(api_token_revoke)(token=token)
     await socket.send({"type": "tools.call", "id": 2, "name": "get_location"})
     assert (await socket.final(2))["code"] == "unauthenticated"
     closed = await socket.until(lambda e: e["type"] == "websocket.close")
     assert closed["code"] == 4401
+    # The call in flight was cancelled with the socket's rights, and let go of the child.
+    assert await wait_until(lambda: refcount(world.acme) == 0, within=2)
 
 
 async def test_a_member_removed_mid_session_gets_not_found_and_4404(world, sockets):
@@ -317,6 +326,9 @@ async def test_a_tenant_disabled_mid_session_gets_tenant_unavailable(world, sock
     assert (event["type"], event["code"]) == ("tool.error", "tenant_unavailable")
     await socket.send({"type": "tools.call", "id": 2, "name": "get_location"})
     assert (await socket.final(2))["code"] == "tenant_unavailable"
+    await socket.send({"type": "tools.list", "id": "l"})
+    listing = await socket.event()
+    assert (listing["type"], listing["code"], listing["id"]) == ("error", "tenant_unavailable", "l")
 
 
 # --- the tenant's budget ---------------------------------------------------------------------
