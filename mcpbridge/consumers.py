@@ -82,6 +82,10 @@ class CallDenied(Exception):
 
 
 class ToolsConsumer(AsyncJsonWebsocketConsumer):
+    # A socket talks to no other process: no channel layer, which on Redis would keep a
+    # blocking read open per socket.
+    channel_layer_alias = None
+
     async def connect(self) -> None:
         self.slug: str = self.scope["url_route"]["kwargs"]["slug"]
         self.calls: dict[CallId, asyncio.Task[None]] = {}

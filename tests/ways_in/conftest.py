@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator, WebsocketCommunicator
+from django.db import connections
 from django.test import Client
 
 from config.asgi import application
@@ -62,6 +63,9 @@ async def bridge(settings, tmp_path, ghl_sandbox: Sandbox) -> AsyncIterator[Sand
     registry = registry_module._registries.get(asyncio.get_running_loop())
     if registry is not None:
         await registry.shutdown()
+    # The async ORM runs in one shared thread whose connection would outlive the test
+    # (and keep PostgreSQL from dropping the test database).
+    await sync_to_async(connections.close_all)()
 
 
 @dataclass
