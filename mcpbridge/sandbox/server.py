@@ -21,13 +21,20 @@ def bind(host: str, port: int) -> socket.socket:
     # Accepted sockets inherit this; without it each response waits ~40 ms for a delayed ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
+    # Listen at once: the URL is printed (and may be used) before uvicorn starts serving.
+    sock.listen(128)
     return sock
 
 
 class Sandbox:
-    """A running GHL sandbox plus the handles tests steer it with."""
+    """A running GHL sandbox plus the handles tests steer it with.
+
+    ``options`` set the OAuth client it accepts (``client_id``, ``client_secret``) and its
+    burst limit (``rate_limit`` requests per ``rate_window`` seconds, GHL's 100 per 10 s).
+    """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+        self._options = options
         self.state = SandboxState(**options)
         self._socket = bind(host, port)
         bound_host, bound_port = self._socket.getsockname()[:2]
@@ -78,7 +85,10 @@ class Sandbox:
     def reset(self) -> None:
         """Back to the seeded world: data, tokens, grants, faults, limits and records."""
         state = self.state
+        fresh = SandboxState(**self._options)
         with state.lock:
+            state.client_id, state.client_secret = fresh.client_id, fresh.client_secret
+            state.rate_limit, state.rate_window = fresh.rate_limit, fresh.rate_window
             state.data = seed_world()
             state.tokens.clear()
             state.refresh_tokens.clear()

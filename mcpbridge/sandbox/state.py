@@ -92,7 +92,7 @@ class RecordedRequest:
     location_id: str | None
     version: str | None
     status: int
-    at: float
+    at: float  # when it arrived, by the sandbox's clock
 
 
 @dataclass

@@ -86,6 +86,7 @@ def api(scope: str | None) -> Callable[[Handler], Callable[[Request], Awaitable[
         async def endpoint(request: Request) -> Response:
             state = sandbox_state(request)
             generation = state.generation
+            arrived = state.now()
             auth = state.token_lookup(bearer_token(request) or "")
             response = await guarded(request, state, auth, scope, handler)
             state.record(
@@ -96,7 +97,7 @@ def api(scope: str | None) -> Callable[[Handler], Callable[[Request], Awaitable[
                     location_id=auth.location_id if auth else None,
                     version=request.headers.get("Version"),
                     status=response.status_code,
-                    at=state.now(),
+                    at=arrived,
                 ),
                 generation,
             )

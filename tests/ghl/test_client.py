@@ -138,8 +138,6 @@ async def test_it_slows_down_when_ghl_says_the_window_is_spent(ghl_sandbox: Sand
             await client.send(get_contact())
     finally:
         await client.aclose()
-        ghl_sandbox.state.rate_limit = 100
-        ghl_sandbox.state.rate_window = 10.0
     assert [r.status for r in ghl_sandbox.requests()] == [200, 200, 200, 200]
 
 

@@ -226,14 +226,15 @@ async def test_logs_go_to_stderr_without_the_token(ghl_sandbox: Sandbox, tmp_pat
 
 
 async def test_the_child_stays_under_its_request_budget(ghl_sandbox: Sandbox) -> None:
-    env = child_env(ghl_sandbox, GHL_RATE_LIMIT="4", GHL_RATE_WINDOW="0.5")
+    env = child_env(ghl_sandbox, GHL_RATE_LIMIT="4", GHL_RATE_WINDOW="1")
     async with stdio_child(env) as client:
         for _ in range(10):
             await client.call_tool("get_location", {})
     stamps = [r.at for r in ghl_sandbox.requests()]
     assert len(stamps) == 10
-    # Any five consecutive requests must span at least (almost) one window.
-    assert min(stamps[i + 4] - stamps[i] for i in range(len(stamps) - 4)) >= 0.45
+    # Any five consecutive requests must span a window (less scheduling jitter);
+    # unthrottled, ten calls arrive within a few tens of milliseconds.
+    assert min(stamps[i + 4] - stamps[i] for i in range(len(stamps) - 4)) >= 0.8
 
 
 def run_child(env: dict[str, str]) -> subprocess.CompletedProcess:
