@@ -147,7 +147,6 @@ async def run(calls: int, tool: str, arguments: dict, concurrency: int) -> None:
     sandbox.stop()
 
 
-
 async def throughput(tool: str, arguments: dict, token: str, concurrency: int, calls: int) -> None:
     headers = [(b"authorization", f"Bearer {token}".encode())]
     sockets = [WebsocketCommunicator(application, "/ws/tenants/bench/", headers=headers)
