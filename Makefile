@@ -39,10 +39,11 @@ run: migrate
 	@echo ""
 	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
 
-# The local GHL sandbox (OAuth and API stand-in) for trying things offline.
+# The whole product offline: the local GHL sandbox (OAuth, API, webhooks) and
+# the web app signed in through it. `manage.py ghl_sandbox` runs the sandbox alone.
 SANDBOX_PORT ?= 8100
-demo: $(VENV)/.installed-run
-	$(BIN)/python manage.py ghl_sandbox --host $(HOST) --port $(SANDBOX_PORT)
+demo: migrate
+	$(BIN)/python manage.py ghl_demo --host $(HOST) --port $(PORT) --sandbox-port $(SANDBOX_PORT)
 
 superuser: migrate
 	$(BIN)/python manage.py createsuperuser

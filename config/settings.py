@@ -16,6 +16,8 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.ghl_keys import GHL_WEBHOOK_ED25519_KEY, GHL_WEBHOOK_RSA_KEY
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Placeholders for development only: production refuses to start with them.
@@ -158,6 +160,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "tenants",
+    "tenants.highlevel",
     "mcpbridge",
 ]
 
@@ -280,7 +283,17 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 ACCOUNT_ADAPTER = "config.accounts.ClosedSignupAccountAdapter"
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
+# The one copy of a tenant's GHL tokens is its encrypted TenantSecret, refreshed
+# under a row lock. allauth's SocialToken would be a second, plaintext copy that
+# goes stale at the first refresh (GHL refresh tokens are single-use), so it is
+# never stored; the provider also hands allauth a token without the secrets.
 SOCIALACCOUNT_STORE_TOKENS = False
+# Tenant users sign up by signing in with HighLevel, without an extra form.
+SOCIALACCOUNT_ADAPTER = "tenants.highlevel.adapter.HighLevelSocialAccountAdapter"
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_REQUIRED = False
+# Never sign a HighLevel user into an existing local account because the emails match.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 ADMIN_API_TOKEN = env.str("ADMIN_API_TOKEN", default="")
 
 
@@ -291,6 +304,51 @@ GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
 # Seconds of validity a token must have left; closer to expiry it is refreshed.
 GHL_TOKEN_REFRESH_MARGIN = env_int("GHL_TOKEN_REFRESH_MARGIN", 300)
+# Where users consent; white-label agencies use https://marketplace.leadconnectorhq.com.
+GHL_MARKETPLACE_URL = env.str(
+    "GHL_MARKETPLACE_URL", default="https://marketplace.gohighlevel.com"
+).rstrip("/")
+GHL_OAUTH_SCOPES: list[str] = env.str(
+    "GHL_OAUTH_SCOPES",
+    default=" ".join(
+        [
+            "contacts.readonly",
+            "contacts.write",
+            "conversations.readonly",
+            "conversations.write",
+            "conversations/message.readonly",
+            "conversations/message.write",
+            "calendars.readonly",
+            "calendars.write",
+            "calendars/events.readonly",
+            "calendars/events.write",
+            "opportunities.readonly",
+            "opportunities.write",
+            "locations.readonly",
+            "users.readonly",
+            # Agency logins exchange their token for a location token.
+            "oauth.readonly",
+            "oauth.write",
+        ]
+    ),
+).split()
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {
+    "highlevel": {
+        # From the environment, so no SocialApp row has to be created by hand.
+        "APPS": (
+            [{"client_id": GHL_CLIENT_ID, "secret": GHL_CLIENT_SECRET}] if GHL_CLIENT_ID else []
+        ),
+        "SCOPE": GHL_OAUTH_SCOPES,
+    }
+}
+# Webhook signing keys (PEM, or the PEM's base64 body). The defaults are the keys
+# GHL publishes; set a key to an empty value to refuse that signature scheme.
+GHL_WEBHOOK_PUBLIC_KEY = env.str("GHL_WEBHOOK_PUBLIC_KEY", default=GHL_WEBHOOK_ED25519_KEY)
+GHL_WEBHOOK_LEGACY_PUBLIC_KEY = env.str(
+    "GHL_WEBHOOK_LEGACY_PUBLIC_KEY", default=GHL_WEBHOOK_RSA_KEY
+)
+# Signed events older than this many seconds are refused as replays.
+GHL_WEBHOOK_MAX_AGE = env_int("GHL_WEBHOOK_MAX_AGE", 300, minimum=1)
 
 
 # --- Security ----------------------------------------------------------------

@@ -3,17 +3,17 @@ from __future__ import annotations
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 
 from config.health import health
 from config.metrics import metrics
 from mcpbridge.admin_views import children_page
+from tenants.views import home
 
 # Staff sign in through allauth, like everyone else; the admin's own form is not offered.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", home, name="home"),
     path("health", health, name="health"),
     path("metrics", metrics, name="metrics"),
     path("admin/mcp/children/", children_page, name="mcp_children"),

@@ -11,7 +11,7 @@ from django.utils.timesince import timeuntil
 
 from tenants.access import api_token_create, api_token_revoke
 from tenants.credentials import CredentialsError, tenant_token_refresh
-from tenants.models import ApiToken, Membership, Tenant, TenantSecret
+from tenants.models import ApiToken, Membership, Tenant, TenantSecret, WebhookEvent
 from tenants.services import tenant_disable, tenant_enable
 
 
@@ -234,3 +234,17 @@ class ApiTokenAdmin(admin.ModelAdmin):
                 continue
             api_token_revoke(token=token)
             self.message_user(request, f"{token}: revoked.", messages.SUCCESS)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ["event_type", "location_id", "company_id", "outcome", "sent_at", "received_at"]
+    list_filter = ["event_type"]
+    search_fields = ["delivery_id", "location_id", "company_id"]
+    readonly_fields = [f.name for f in WebhookEvent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -146,3 +146,23 @@ class ApiToken(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > now
+
+
+class WebhookEvent(models.Model):
+    """A GHL webhook delivery that was accepted, kept so that a replay of it changes nothing."""
+
+    delivery_id = models.CharField(
+        max_length=128, unique=True, help_text="GHL's webhookId, or a hash of the body."
+    )
+    event_type = models.CharField(max_length=64)
+    location_id = models.CharField("GHL location id", max_length=64, blank=True)
+    company_id = models.CharField("GHL company id", max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    outcome = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.location_id or self.company_id} ({self.delivery_id})"

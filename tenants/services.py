@@ -23,6 +23,7 @@ __all__ = [
     "tenant_disable",
     "tenant_enable",
     "tenant_mark_uninstalled",
+    "tenant_uninstall",
 ]
 
 
@@ -71,3 +72,17 @@ def membership_grant(*, tenant: Tenant, user: AbstractBaseUser, role: str) -> Me
         tenant=tenant, user=user, defaults={"role": Membership.Role(role)}
     )
     return membership
+
+
+def tenant_uninstall(
+    *, tenant: Tenant, reason: str = "The app was uninstalled from the location."
+) -> Tenant:
+    """GHL uninstalled the app: mark the tenant uninstalled and delete its tokens, at once.
+
+    Both send ``credentials_changed`` with ``revoke=True`` on commit, so running
+    children stop; signing in with HighLevel again makes the tenant active.
+    """
+    with transaction.atomic():
+        tenant = tenant_mark_uninstalled(tenant=tenant, reason=reason)
+        TenantSecret.objects.filter(tenant=tenant).delete()
+    return tenant

@@ -1,69 +1,90 @@
-"""A tenant's API tokens page: owners create (the plaintext is shown once) and revoke.
-
-Other members see the tokens without the controls; outsiders get 404 as everywhere.
-"""
-
 from __future__ import annotations
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import add_never_cache_headers
-from django.views.decorators.http import require_http_methods, require_POST
+import json
+import logging
+from dataclasses import dataclass
 
-from tenants.access import (
-    TenantAccess,
-    api_token_create,
-    api_token_revoke,
-    tenant_access_for_user,
-)
-from tenants.forms import ApiTokenForm
-from tenants.models import ApiToken, Membership
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from tenants.models import Membership, Tenant, TenantSecret
+from tenants.webhook_signatures import SignatureRejected, webhook_signature_verify
+from tenants.webhooks import WebhookRejected, app_event_parse, app_event_receive
+
+logger = logging.getLogger(__name__)
 
 
-def _create(request: HttpRequest, access: TenantAccess) -> tuple[ApiTokenForm, str | None]:
-    if access.role != Membership.Role.OWNER:
-        raise PermissionDenied("Only the tenant's owners manage its API tokens.")
-    form = ApiTokenForm(request.POST)
-    if not form.is_valid():
-        return form, None
-    _, plaintext = api_token_create(
-        tenant=access.tenant,
-        name=form.cleaned_data["name"],
-        created_by=request.user,
-        expires_at=form.expires_at(),
-        role=form.cleaned_data["role"],
+@dataclass(frozen=True)
+class TenantRow:
+    tenant: Tenant
+    role: str
+    connection: str
+    needs_reconnect: bool
+
+
+def _connection_of(tenant: Tenant) -> tuple[str, bool]:
+    try:
+        secret: TenantSecret | None = tenant.secret
+    except TenantSecret.DoesNotExist:
+        secret = None
+    if tenant.status == Tenant.Status.DISABLED:
+        return "Disabled by an administrator.", False
+    if tenant.status in (Tenant.Status.NEEDS_REAUTH, Tenant.Status.UNINSTALLED):
+        return tenant.status_reason or tenant.get_status_display(), True
+    if secret is None or not secret.is_readable:
+        return "Not connected: sign in with HighLevel again.", True
+    return "Connected.", False
+
+
+def _tenant_rows(user: object) -> list[TenantRow]:
+    memberships = (
+        Membership.objects.filter(user=user)
+        .select_related("tenant", "tenant__secret")
+        .order_by("tenant__name", "tenant__slug")
     )
-    return ApiTokenForm(), plaintext
+    rows = []
+    for membership in memberships:
+        connection, needs_reconnect = _connection_of(membership.tenant)
+        rows.append(
+            TenantRow(membership.tenant, membership.get_role_display(), connection, needs_reconnect)
+        )
+    return rows
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def api_tokens(request: HttpRequest, slug: str) -> HttpResponse:
-    access = tenant_access_for_user(request.user, slug)
-    form, plaintext = ApiTokenForm(), None
-    if request.method == "POST":
-        form, plaintext = _create(request, access)
-    context = {
-        "tenant": access.tenant,
-        "can_manage": access.role == Membership.Role.OWNER,
-        "form": form,
-        "plaintext": plaintext,
-        "tokens": access.tenant.api_tokens.select_related("created_by"),
-    }
-    response = render(request, "tenants/api_tokens.html", context)
-    # The page may hold a token's plaintext: never keep a copy anywhere.
-    add_never_cache_headers(response)
-    return response
+def home(request: HttpRequest) -> HttpResponse:
+    rows = _tenant_rows(request.user) if request.user.is_authenticated else []
+    return render(request, "home.html", {"tenant_rows": rows})
 
 
-@login_required
+MAX_WEBHOOK_BYTES = 64 * 1024
+
+
+def _webhook_answer(http_status: int, **fields: str) -> JsonResponse:
+    return JsonResponse(fields, status=http_status)
+
+
+@csrf_exempt
 @require_POST
-def api_token_revoke_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    access = tenant_access_for_user(request.user, slug, min_role=Membership.Role.OWNER)
-    token = get_object_or_404(ApiToken, pk=pk, tenant=access.tenant)
-    api_token_revoke(token=token)
-    messages.success(request, f"The token “{token.name}” was revoked.")
-    return redirect("tenants:api_tokens", slug=access.tenant.slug)
+def ghl_webhook(request: HttpRequest) -> JsonResponse:
+    """``POST /webhooks/ghl``: GHL's signed app events (INSTALL, UNINSTALL)."""
+    body = request.body
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return _webhook_answer(413, error="too_large", message="The body is over 64 KB.")
+    try:
+        webhook_signature_verify(body=body, headers=request.headers)
+    except SignatureRejected as exc:
+        return _webhook_answer(401, error="invalid_signature", message=str(exc))
+    except ImproperlyConfigured:
+        logger.exception("GHL webhook keys are misconfigured")
+        return _webhook_answer(503, error="misconfigured", message="Webhook keys are not usable.")
+    try:
+        event = app_event_parse(json.loads(body), body=body)
+        outcome = app_event_receive(event)
+    except ValueError:
+        return _webhook_answer(400, error="invalid_json", message="The body is not JSON.")
+    except WebhookRejected as exc:
+        return _webhook_answer(exc.status, error="rejected", message=exc.message)
+    return _webhook_answer(200, status=outcome)

@@ -15,6 +15,7 @@ from mcpbridge.sandbox import (
     api_conversations,
     api_opportunities,
     oauth,
+    webhooks,
 )
 from mcpbridge.sandbox.state import SandboxState
 from mcpbridge.sandbox.web import ghl_error
@@ -60,6 +61,7 @@ def create_app(state: SandboxState) -> Starlette:
         *api_opportunities.routes,
         *api_account.routes,
         *api_commerce.routes,
+        *webhooks.routes,
     ]
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
     app.state.sandbox = state

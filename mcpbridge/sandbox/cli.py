@@ -10,6 +10,10 @@ from mcpbridge.sandbox.server import Sandbox
 DEFAULT_PORT = 8100
 
 
+def _one_line(pem: str) -> str:
+    return "".join(line for line in pem.splitlines() if not line.startswith("-----"))
+
+
 def banner(sandbox: Sandbox) -> str:
     state = sandbox.state
     lines = [
@@ -30,7 +34,15 @@ def banner(sandbox: Sandbox) -> str:
             f"  GHL_BASE_URL={sandbox.url} GHL_LOCATION_ID={location_id} \\",
             f"    GHL_ACCESS_TOKEN={token} python -m mcpbridge.ghl",
         ]
-    lines += ["", "Data lives in memory and resets when this process stops. Ctrl-C to stop."]
+    lines += [
+        "",
+        "Webhooks (signed with this sandbox's test keys):",
+        f"  app webhook URL   {sandbox.webhooks.target_url or '(none: --webhook-url)'}",
+        f"  uninstall page    {sandbox.url}/sandbox/uninstall",
+        f"  GHL_WEBHOOK_PUBLIC_KEY={_one_line(sandbox.webhooks.public_key_pem)}",
+        "",
+        "Data lives in memory and resets when this process stops. Ctrl-C to stop.",
+    ]
     return "\n".join(lines)
 
 
@@ -50,12 +62,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--client-secret", default="sandbox-client-secret", help="OAuth client secret it accepts"
     )
+    parser.add_argument(
+        "--webhook-url", default=None, help="where to send signed app events (UNINSTALL)"
+    )
 
 
 def sandbox_run(
-    *, host: str, port: int, client_id: str, client_secret: str, out: Callable[[str], None] = print
+    *,
+    host: str,
+    port: int,
+    client_id: str,
+    client_secret: str,
+    webhook_url: str | None = None,
+    out: Callable[[str], None] = print,
 ) -> None:
-    sandbox = Sandbox(host=host, port=port, client_id=client_id, client_secret=client_secret)
+    sandbox = Sandbox(
+        host=host,
+        port=port,
+        client_id=client_id,
+        client_secret=client_secret,
+        webhook_url=webhook_url,
+    )
     out(banner(sandbox))
     try:
         sandbox.serve_forever()
@@ -70,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     sandbox_run(
-        host=args.host, port=args.port, client_id=args.client_id, client_secret=args.client_secret
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        webhook_url=args.webhook_url,
     )
     return 0

@@ -238,7 +238,8 @@ async def location_token(request: Request, auth: TokenInfo) -> Response:
         expires_at=state.now() + ACCESS_TOKEN_SECONDS,
         client_id=auth.client_id,
     )
-    body = state.token_issue(info, with_refresh=False)
+    # GHL's answer carries a refresh token too (its docs' schema was corrected to say so).
+    body = state.token_issue(info, with_refresh=True)
     return JSONResponse({k: v for k, v in body.items() if k not in ("companyId", "userType")})
 
 

@@ -13,6 +13,7 @@ import uvicorn
 from mcpbridge.sandbox.app import create_app
 from mcpbridge.sandbox.seed import DENTAL, seed_world
 from mcpbridge.sandbox.state import ACCESS_TOKEN_SECONDS, Fault, RecordedRequest, SandboxState
+from mcpbridge.sandbox.webhooks import WebhookSender
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -33,9 +34,17 @@ class Sandbox:
     burst limit (``rate_limit`` requests per ``rate_window`` seconds, GHL's 100 per 10 s).
     """
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        webhook_url: str | None = None,
+        **options: Any,
+    ) -> None:
         self._options = options
         self.state = SandboxState(**options)
+        self.webhooks = WebhookSender(self.state, target_url=webhook_url)
         self._socket = bind(host, port)
         bound_host, bound_port = self._socket.getsockname()[:2]
         self.url = (
@@ -43,9 +52,9 @@ class Sandbox:
             if ":" not in bound_host
             else f"http://[{bound_host}]:{bound_port}"
         )
-        config = uvicorn.Config(
-            create_app(self.state), log_level="warning", access_log=False, lifespan="off"
-        )
+        app = create_app(self.state)
+        app.state.webhooks = self.webhooks
+        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 

@@ -33,11 +33,14 @@ def child_env(sandbox: Sandbox, **overrides: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def stdio_child(
-    env: dict[str, str], errlog: TextIO | None = None, mode: str = "auto"
+    env: dict[str, str],
+    errlog: TextIO | None = None,
+    mode: str = "auto",
+    args: tuple[str, ...] = (),
 ) -> AsyncIterator[Client]:
     """``python -m mcpbridge.ghl`` as a real subprocess, spoken to over stdio by the mcp client."""
     params = StdioServerParameters(
-        command=sys.executable, args=["-m", "mcpbridge.ghl"], env=env, cwd=REPO_ROOT
+        command=sys.executable, args=["-m", "mcpbridge.ghl", *args], env=env, cwd=REPO_ROOT
     )
     transport = stdio_client(params, errlog=errlog or sys.stderr)
     async with Client(transport, mode=mode) as client:

@@ -199,6 +199,15 @@ async def test_full_toolset_lists_the_whole_catalogue(
     assert result_json(location)["location"]["id"] == DENTAL
 
 
+async def test_the_toolset_can_be_chosen_on_the_command_line(
+    ghl_sandbox: Sandbox, catalogue: Catalogue
+) -> None:
+    # The bridge passes children nothing but credentials in the environment.
+    async with stdio_child(child_env(ghl_sandbox), args=("--toolset", "full")) as client:
+        tools = (await client.list_tools()).tools
+    assert len(tools) == len(catalogue)
+
+
 async def test_a_list_of_groups_lists_those_groups(
     ghl_sandbox: Sandbox, catalogue: Catalogue
 ) -> None:

@@ -23,5 +23,6 @@ class Command(BaseCommand):
             port=options["port"],
             client_id=options["client_id"],
             client_secret=options["client_secret"],
+            webhook_url=options["webhook_url"],
             out=out,
         )
