@@ -7,6 +7,7 @@ and then refuses to start on unsafe keys. The README lists every variable.
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -166,6 +167,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Ahead of everything that reads Content-Length (django-prometheus answers 500 otherwise).
+    "config.middleware.ContentLengthGuard",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -254,6 +257,8 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 RATELIMIT_USE_CACHE = "default"
+# A cache outage lets tool calls through (and logs it) rather than refusing them all.
+RATELIMIT_FAIL_OPEN = True
 # django-ratelimit warns that local memory is not shared between processes; on
 # the embedded defaults there is one process, in production REDIS_URL is set.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
@@ -397,6 +402,26 @@ MCP_CHILD_UID = env_optional_id("MCP_CHILD_UID")
 MCP_CHILD_GID = env_optional_id("MCP_CHILD_GID")
 MCP_RUN_DIR = env.str("MCP_RUN_DIR", default="")
 
+
+# --- Ways in to the tools (websocket, HTTP, rate limits) ---------------------
+
+
+def env_rate(name: str, default: str) -> str:
+    raw = env.str(name, default=default).strip()
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", raw):
+        raise _invalid(name, "a rate such as 60/m, 100/h or 10/30s", raw)
+    if re.fullmatch(r"\d+/0+[smhd]", raw):
+        raise _invalid(name, "a rate over a period longer than zero", raw)
+    return raw
+
+
+# Tool calls per tenant (every worker, socket and token of it together), counted by
+# django-ratelimit in the default cache: Redis when REDIS_URL is set.
+TENANT_RATE_LIMIT = env_rate("TENANT_RATE_LIMIT", "60/m")
+WS_MAX_FRAME_BYTES = env_int("WS_MAX_FRAME_BYTES", 256 * 1024, minimum=1024)
+WS_MAX_FRAMES_PER_SECOND = env_int("WS_MAX_FRAMES_PER_SECOND", 20, minimum=1)
+WS_MAX_CALLS_IN_FLIGHT = env_int("WS_MAX_CALLS_IN_FLIGHT", 16, minimum=1)
+TOOL_MAX_BODY_BYTES = env_int("TOOL_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 
 # --- The assistant's model (mcpbridge.agent) ----------------------------------
 

@@ -20,5 +20,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("tenants.urls")),
+    path("", include("mcpbridge.urls")),
     path("", include("mcpbridge.page_urls")),
 ]

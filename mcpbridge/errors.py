@@ -77,3 +77,24 @@ class TenantUnavailable(BridgeError):
     code = "tenant_unavailable"
     default_message = "This account cannot use its tools until it is signed in to HighLevel again."
     permanent = True
+
+
+class UnknownTool(BridgeError):
+    code = "unknown_tool"
+    default_message = "This account has no tool of that name."
+    permanent = True
+
+
+class InvalidArguments(BridgeError):
+    code = "invalid_arguments"
+    default_message = "The arguments do not match the tool's input schema."
+    permanent = True
+
+    def __init__(self, errors: list[str], message: str | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class RateLimited(BridgeError):
+    code = "rate_limited"
+    default_message = "This account has made too many tool calls; try again shortly."

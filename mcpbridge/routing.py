@@ -1,5 +1,9 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from mcpbridge.consumers import ToolsConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/tenants/<slug:slug>/", ToolsConsumer.as_asgi(), name="ws_tenant_tools"),
+]

@@ -1,17 +1,25 @@
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from mcpbridge.sandbox import Sandbox
+from tenants.access import api_token_create
+from tenants.models import ApiToken, Membership, Tenant, TenantSecret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,6 +132,83 @@ def daphne_server() -> Iterator[Callable[..., DaphneServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def user_factory(db) -> Callable[..., Any]:
+    counter = itertools.count(1)
+
+    def create(username: str | None = None, **extra: Any) -> Any:
+        name = username or f"user{next(counter)}"
+        return get_user_model().objects.create_user(
+            username=name, email=f"{name}@example.com", password="pw-for-tests-only", **extra
+        )
+
+    return create
+
+
+@pytest.fixture
+def tenant_factory(db) -> Callable[..., Tenant]:
+    counter = itertools.count(1)
+
+    def create(
+        slug: str | None = None,
+        *,
+        access_token: str | None = "access-0",  # noqa: S107
+        refresh_token: str = "refresh-0",  # noqa: S107
+        expires_in: timedelta | None = timedelta(hours=20),
+        **extra: Any,
+    ) -> Tenant:
+        n = next(counter)
+        slug = slug or f"tenant-{n}"
+        extra.setdefault("location_id", f"loc-{slug}")
+        tenant = Tenant.objects.create(slug=slug, name=slug.title(), **extra)
+        if access_token is not None:
+            TenantSecret.objects.create(
+                tenant=tenant,
+                access_token=access_token,
+                refresh_token=refresh_token,
+                expires_at=None if expires_in is None else timezone.now() + expires_in,
+            )
+        return tenant
+
+    return create
+
+
+@dataclass
+class Personas:
+    tenant: Tenant
+    owner: Any
+    member: Any
+    viewer: Any
+    outsider: Any
+    staff: Any
+
+
+@pytest.fixture
+def personas(user_factory, tenant_factory) -> Personas:
+    tenant = tenant_factory("acme")
+    other = tenant_factory("globex")
+    owner, member, viewer = user_factory("alice"), user_factory("bob"), user_factory("vera")
+    outsider = user_factory("charlie")
+    Membership.objects.create(user=owner, tenant=tenant, role=Membership.Role.OWNER)
+    Membership.objects.create(user=member, tenant=tenant, role=Membership.Role.MEMBER)
+    Membership.objects.create(user=viewer, tenant=tenant, role=Membership.Role.VIEWER)
+    Membership.objects.create(user=outsider, tenant=other, role=Membership.Role.OWNER)
+    staff = user_factory("sam", is_staff=True, is_superuser=True)
+    return Personas(tenant, owner, member, viewer, outsider, staff)
+
+
+@pytest.fixture
+def api_token_factory(db) -> Callable[..., tuple[ApiToken, str]]:
+    """``api_token_factory(tenant, role=...)``: a token and its plaintext."""
+    counter = itertools.count(1)
+
+    def create(tenant: Tenant, *, role: str = Membership.Role.MEMBER, **extra: Any) -> Any:
+        extra.setdefault("name", f"token {next(counter)}")
+        return api_token_create(tenant=tenant, created_by=None, role=role, **extra)
+
+    return create
 
 
 @pytest.fixture(scope="session")

@@ -5,19 +5,15 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.utils import timezone
 
 from tenants import oauth
-from tenants.models import Membership, Tenant, TenantSecret
 from tenants.signals import credentials_changed
 
 CLIENT_ID = "hub-client-id"
@@ -127,71 +123,6 @@ def ghl_token_server(settings, monkeypatch) -> Iterator[TokenEndpointServer]:
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
-
-
-@pytest.fixture
-def user_factory(db) -> Callable[..., Any]:
-    counter = itertools.count(1)
-
-    def create(username: str | None = None, **extra: Any) -> Any:
-        name = username or f"user{next(counter)}"
-        return get_user_model().objects.create_user(
-            username=name, email=f"{name}@example.com", password="pw-for-tests-only", **extra
-        )
-
-    return create
-
-
-@pytest.fixture
-def tenant_factory(db) -> Callable[..., Tenant]:
-    counter = itertools.count(1)
-
-    def create(
-        slug: str | None = None,
-        *,
-        access_token: str | None = "access-0",  # noqa: S107
-        refresh_token: str = "refresh-0",  # noqa: S107
-        expires_in: timedelta | None = timedelta(hours=20),
-        **extra: Any,
-    ) -> Tenant:
-        n = next(counter)
-        slug = slug or f"tenant-{n}"
-        extra.setdefault("location_id", f"loc-{slug}")
-        tenant = Tenant.objects.create(slug=slug, name=slug.title(), **extra)
-        if access_token is not None:
-            TenantSecret.objects.create(
-                tenant=tenant,
-                access_token=access_token,
-                refresh_token=refresh_token,
-                expires_at=None if expires_in is None else timezone.now() + expires_in,
-            )
-        return tenant
-
-    return create
-
-
-@dataclass
-class Personas:
-    tenant: Tenant
-    owner: Any
-    member: Any
-    viewer: Any
-    outsider: Any
-    staff: Any
-
-
-@pytest.fixture
-def personas(user_factory, tenant_factory) -> Personas:
-    tenant = tenant_factory("acme")
-    other = tenant_factory("globex")
-    owner, member, viewer = user_factory("alice"), user_factory("bob"), user_factory("vera")
-    outsider = user_factory("charlie")
-    Membership.objects.create(user=owner, tenant=tenant, role=Membership.Role.OWNER)
-    Membership.objects.create(user=member, tenant=tenant, role=Membership.Role.MEMBER)
-    Membership.objects.create(user=viewer, tenant=tenant, role=Membership.Role.VIEWER)
-    Membership.objects.create(user=outsider, tenant=other, role=Membership.Role.OWNER)
-    staff = user_factory("sam", is_staff=True, is_superuser=True)
-    return Personas(tenant, owner, member, viewer, outsider, staff)
 
 
 @pytest.fixture
