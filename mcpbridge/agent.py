@@ -31,9 +31,11 @@ from django.utils import timezone
 
 from config.logging import redact, tenant_logging
 from mcpbridge.chat_events import ChatToolErrorEvent, ChatToolResultEvent, Emit
-from mcpbridge.errors import BridgeError
+from mcpbridge.errors import BridgeError, InvalidArguments, RateLimited, UnknownTool
+from mcpbridge.ratelimit import tenant_rate_hit
 from mcpbridge.registry import get_registry
 from mcpbridge.toolbox import Toolbox, function_name, result_text, toolbox_build
+from mcpbridge.tools import call_result_payload, tenant_tool_call
 from mcpbridge.transcript import CANCELLED_RESULT, ChatMessage, ToolCall, cut, model_messages
 
 logger = logging.getLogger(__name__)
@@ -122,14 +124,6 @@ class ModelRejected(AgentError):
 
 class StepLimitReached(AgentError):
     code = "step_limit"
-
-
-class UnknownFunction(BridgeError):
-    code = "unknown_tool"
-
-
-class UnreadableArguments(BridgeError):
-    code = "invalid_arguments"
 
 
 def _provider_text(exc: openai.APIError, config: AgentConfig) -> str:
@@ -415,10 +409,15 @@ class AgentLoop:
     async def _call(
         self, call: ToolCall, arguments: dict[str, Any] | str, toolbox: Toolbox
     ) -> dict[str, Any]:
+        """One call on the path every way in takes: the tenant's budget, the tool's schema,
+        then the child."""
         if call.name not in toolbox.names.values():
-            raise UnknownFunction(f"There is no tool named {call.name[:100]!r}.")
+            raise UnknownTool(f"There is no tool named {call.name[:100]!r}.")
         if isinstance(arguments, str):
-            raise UnreadableArguments("The arguments were not a JSON object.")
+            raise InvalidArguments(["arguments: not a JSON object"])
+        usage = await tenant_rate_hit(tenant_id=self.tenant.pk)
+        if usage is not None and usage.limited:
+            raise RateLimited(retry_after=usage.reset)
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await self._emit(
@@ -431,9 +430,10 @@ class AgentLoop:
                 }
             )
 
-        async with get_registry().acquire(self.tenant) as client:
-            result = await client.call_tool(call.name, arguments, progress_callback=progress)
-        return result_payload(result)
+        result = await tenant_tool_call(
+            tenant=self.tenant, name=call.name, arguments=arguments, progress=progress
+        )
+        return call_result_payload(result)
 
     async def _tool_answered(
         self, call: ToolCall, payload: dict[str, Any], started: float
@@ -468,9 +468,10 @@ class AgentLoop:
             "duration_ms": duration,
         }
         await self._emit(event)
+        details = "".join(f"\n- {line}" for line in getattr(exc, "errors", []))
         return ChatMessage(
             role="tool",
-            content=f"Error ({exc.code}): {exc.message}",
+            content=f"Error ({exc.code}): {exc.message}{details}",
             tool_call_id=call.id,
             tool_name=call.name,
             is_error=True,
@@ -531,17 +532,3 @@ class AgentLoop:
 
 def _elapsed_ms(started: float) -> int:
     return round((time.perf_counter() - started) * 1000)
-
-
-def result_payload(result: Any) -> dict[str, Any]:
-    """An MCP tool result as the tool events carry it: ``content``, ``isError``, structure."""
-    payload: dict[str, Any] = {
-        "content": [
-            block.model_dump(by_alias=True, mode="json", exclude_none=True)
-            for block in result.content
-        ],
-        "isError": bool(result.is_error),
-    }
-    if result.structured_content is not None:
-        payload["structuredContent"] = result.structured_content
-    return payload

@@ -3,7 +3,9 @@
 The consumer authenticates once at connect (outsiders are closed with 4401 or 4404),
 then answers each message type with its own handler. Calls run as tasks, several at
 once under their own ids; each re-checks the caller's rights and the tenant's budget,
-uses the tenant's child for that call only, and is cancelled if the socket goes.
+uses the tenant's child for that call only, and is cancelled if the socket goes. A
+chat turn (``mcpbridge.chat``) runs as one more task, one at a time per socket;
+``chat.stop`` or a disconnect cancels it.
 """
 
 from __future__ import annotations
@@ -28,11 +30,15 @@ from mcpbridge.callers import (
     caller_from_user,
     caller_refresh,
 )
+from mcpbridge.chat import chat_turn
+from mcpbridge.chat_events import ChatErrorEvent
 from mcpbridge.errors import BridgeError, InvalidArguments, RateLimited
 from mcpbridge.middleware import header
 from mcpbridge.payloads import (
     CallCancelMessage,
     CallId,
+    ChatSendMessage,
+    ChatStopMessage,
     ErrorEvent,
     MessageError,
     ToolErrorEvent,
@@ -91,6 +97,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         self.calls: dict[CallId, asyncio.Task[None]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.frames = FrameBudget(settings.WS_MAX_FRAMES_PER_SECOND)
+        self.chat: asyncio.Task[None] | None = None
         self.closed = False
         # Accept first: a close code sent before accepting never reaches the client.
         await self.accept()
@@ -164,6 +171,10 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self.tools_list(message)
         elif message["type"] == "tools.call":
             await self.tools_call(message)
+        elif message["type"] == "chat.send":
+            await self.chat_send(message)
+        elif message["type"] == "chat.stop":
+            await self.chat_stop(message)
         else:
             await self.call_cancel(message)
 
@@ -196,6 +207,22 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             )
             return
         task.cancel()
+
+    async def chat_send(self, message: ChatSendMessage) -> None:
+        if self.chat is not None and not self.chat.done():
+            await self._chat_error(
+                message["conversation"], "busy", "Wait for the answer, or stop it, first."
+            )
+            return
+        self.chat = asyncio.create_task(self._chat(message))
+        self.tasks.add(self.chat)
+        self.chat.add_done_callback(self.tasks.discard)
+
+    async def chat_stop(self, message: ChatStopMessage) -> None:
+        if self.chat is None or self.chat.done():
+            await self._error("not_running", "No answer is being written.")
+            return
+        self.chat.cancel()
 
     # --- the work ------------------------------------------------------------------------
 
@@ -261,6 +288,27 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         except BridgeError as exc:
             await self._tool_error(
                 call_id, exc.code, exc.message, retry_after=_seconds(exc.retry_after)
+            )
+
+    async def _chat(self, message: ChatSendMessage) -> None:
+        conversation = message["conversation"]
+        try:
+            access = await self._access(Membership.Role.MEMBER)
+        except CallDenied as exc:
+            await self._chat_error(conversation, exc.code, exc.message)
+            await self._close_for(exc)
+            return
+        if self.caller.user is None:
+            # Conversations belong to a person; a program calls the tools directly.
+            await self._chat_error(conversation, "forbidden", "Chat needs a signed-in user.")
+            return
+        with tenant_logging(access.tenant.slug):
+            await chat_turn(
+                tenant=access.tenant,
+                user=self.caller.user,
+                conversation_id=conversation,
+                text=message["text"],
+                emit=self._send,
             )
 
     async def _run(self, access: TenantAccess, message: ToolsCallMessage) -> None:
@@ -330,6 +378,15 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             event["retry_after"] = retry_after
         if errors:
             event["errors"] = errors
+        await self._send(event)
+
+    async def _chat_error(self, conversation: int | None, code: str, message: str) -> None:
+        event: ChatErrorEvent = {
+            "type": "chat.error",
+            "conversation": conversation,
+            "code": code,
+            "message": message,
+        }
         await self._send(event)
 
     async def _error(

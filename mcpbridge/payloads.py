@@ -42,7 +42,20 @@ class CallCancelMessage(TypedDict):
     id: CallId
 
 
-ClientMessage = ToolsListMessage | ToolsCallMessage | CallCancelMessage
+class ChatSendMessage(TypedDict):
+    type: Literal["chat.send"]
+    conversation: int | None
+    text: str
+
+
+class ChatStopMessage(TypedDict):
+    type: Literal["chat.stop"]
+    conversation: int | None
+
+
+ClientMessage = (
+    ToolsListMessage | ToolsCallMessage | CallCancelMessage | ChatSendMessage | ChatStopMessage
+)
 
 
 # --- server events ---------------------------------------------------------------------
@@ -132,7 +145,33 @@ def _call_cancel(content: dict[str, Any]) -> CallCancelMessage:
     return {"type": "call.cancel", "id": call_id}
 
 
-_PARSERS = {"tools.list": _tools_list, "tools.call": _tools_call, "call.cancel": _call_cancel}
+def _conversation(content: dict[str, Any]) -> int | None:
+    value = content.get("conversation")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise MessageError("invalid_message", "conversation must be an id (a number) or null.")
+    return value
+
+
+def _chat_send(content: dict[str, Any]) -> ChatSendMessage:
+    text = content.get("text")
+    if not isinstance(text, str):
+        raise MessageError("invalid_message", "text must be the message, a string.")
+    return {"type": "chat.send", "conversation": _conversation(content), "text": text}
+
+
+def _chat_stop(content: dict[str, Any]) -> ChatStopMessage:
+    return {"type": "chat.stop", "conversation": _conversation(content)}
+
+
+_PARSERS = {
+    "tools.list": _tools_list,
+    "tools.call": _tools_call,
+    "call.cancel": _call_cancel,
+    "chat.send": _chat_send,
+    "chat.stop": _chat_stop,
+}
 
 
 def message_parse(content: Any) -> ClientMessage:

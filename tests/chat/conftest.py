@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import connections
 
 from mcpbridge import registry as registry_module
 from mcpbridge.agent import AgentConfig
@@ -14,7 +15,7 @@ from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
 from tenants.credentials import upsert_credentials
 from tenants.models import Membership, Tenant
 from tests.chat.fake_model import MODEL, FakeModel
-from tests.tenants.conftest import personas, tenant_factory, user_factory  # noqa: F401
+from tests.ways_in.conftest import sockets  # noqa: F401 (the websocket helpers, as a fixture)
 
 FAKE_KEY = "sk-fake-model-key-0123456789abcdef"
 
@@ -24,6 +25,17 @@ def fake_model() -> Iterator[FakeModel]:
     """A loopback OpenAI-compatible server answering from a script (see fake_model.py)."""
     with FakeModel() as fake:
         yield fake
+
+
+@pytest.fixture
+def model_settings(settings, fake_model: FakeModel) -> FakeModel:
+    """The hub's settings pointed at the fake model (what a consumer's chat turn reads)."""
+    settings.LLM_BASE_URL = fake_model.url
+    settings.LLM_API_KEY = FAKE_KEY
+    settings.LLM_MODEL = MODEL
+    settings.LLM_MAX_RETRIES = 0
+    settings.LLM_TIMEOUT = 5.0
+    return fake_model
 
 
 @pytest.fixture
@@ -50,6 +62,9 @@ async def bridge(settings, tmp_path, ghl_sandbox: Sandbox) -> AsyncIterator[Sand
     registry = registry_module._registries.get(asyncio.get_running_loop())
     if registry is not None:
         await registry.shutdown()
+    # The async ORM's shared thread keeps a connection that would stop PostgreSQL from
+    # dropping the test database.
+    await sync_to_async(connections.close_all)()
 
 
 def connect_tenant(sandbox: Sandbox, slug: str = "dental", location_id: str = DENTAL) -> Tenant:
@@ -61,7 +76,7 @@ def connect_tenant(sandbox: Sandbox, slug: str = "dental", location_id: str = DE
 
 
 @pytest.fixture
-async def dental(bridge: Sandbox, user_factory) -> tuple[Tenant, Any]:  # noqa: F811
+async def dental(bridge: Sandbox, user_factory) -> tuple[Tenant, Any]:
     """The sandbox's dental office as a tenant, and a member of it."""
     tenant = await sync_to_async(connect_tenant)(bridge)
     user = await sync_to_async(user_factory)("dana")
