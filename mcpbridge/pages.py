@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -42,7 +41,7 @@ from tenants.access import (
     atenant_access_for_user,
     tenant_access_for_user,
 )
-from tenants.models import Membership
+from tenants.navigation import tenant_nav
 
 # The pages run no inline script and load nothing from elsewhere; a script that slipped
 # into a page (from the model or a tool) would not run.
@@ -51,7 +50,6 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 SIDEBAR_CONVERSATIONS = 100
-_CAN_RUN = {Membership.Role.OWNER, Membership.Role.MEMBER}
 
 
 def content_security_policy(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,34 +70,6 @@ def content_security_policy(view: Callable[..., Any]) -> Callable[..., Any]:
         return stamp(view(*args, **kwargs))
 
     return wrapper
-
-
-@dataclass(frozen=True)
-class TenantNav:
-    """What the layout shows around a tenant's page: who, where, and the other tenants."""
-
-    tenant: Any
-    role: str
-    can_run: bool
-    others: list[Any]
-    section: str
-
-
-def tenant_nav(user: Any, access: TenantAccess, section: str) -> TenantNav:
-    others = [
-        m.tenant
-        for m in Membership.objects.filter(user=user)
-        .exclude(tenant=access.tenant)
-        .select_related("tenant")
-        .order_by("tenant__name", "tenant__slug")
-    ]
-    return TenantNav(
-        tenant=access.tenant,
-        role=access.role.label,
-        can_run=access.role in _CAN_RUN,
-        others=others,
-        section=section,
-    )
 
 
 def _conversation_or_404(access: TenantAccess, user: Any, pk: int) -> Conversation:

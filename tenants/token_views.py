@@ -21,6 +21,7 @@ from tenants.access import (
 )
 from tenants.forms import ApiTokenForm
 from tenants.models import ApiToken, Membership
+from tenants.navigation import tenant_nav
 
 
 def _create(request: HttpRequest, access: TenantAccess) -> tuple[ApiTokenForm, str | None]:
@@ -47,6 +48,7 @@ def api_tokens(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form, plaintext = _create(request, access)
     context = {
+        "nav": tenant_nav(request.user, access, "settings"),
         "tenant": access.tenant,
         "can_manage": access.role == Membership.Role.OWNER,
         "form": form,

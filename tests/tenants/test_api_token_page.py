@@ -112,10 +112,12 @@ def test_signed_out_visitors_are_sent_to_sign_in(personas):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_the_home_page_links_each_account_to_its_tokens(personas):
-    response = client_of(personas.member).get("/")
-    assert PAGE.encode() in response.content
-    assert b"/tenants/globex/" not in response.content
+def test_each_account_links_to_its_tokens_through_its_settings(personas):
+    client = client_of(personas.member)
+    home = client.get("/")
+    assert b"/tenants/acme/settings/" in home.content
+    assert b"/tenants/globex/" not in home.content
+    assert PAGE.encode() in client.get("/tenants/acme/settings/").content
 
 
 def test_the_command_prints_a_working_token_and_nothing_else(personas):
