@@ -164,3 +164,25 @@ def test_on_a_phone_the_conversations_open_from_the_header(page, hub):
     page.keyboard.press("Escape")
     expect(new_chat).not_to_be_in_viewport()
     assert toggle.get_attribute("aria-expanded") == "false"
+
+
+def test_the_tool_explorer_runs_a_tool_over_the_socket_without_a_model(page, hub):
+    sign_in(page, hub)
+    page.goto(f"{hub.url}/tenants/dental/tools/")
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "online")
+    search = page.locator("#tool-search_contacts")
+    search.locator("summary").click()
+    search.locator("#f-search_contacts-query").fill("alice")
+    search.locator("#f-search_contacts-limit").fill("5")
+    search.get_by_role("button", name="Run search_contacts").click()
+    output = search.locator("[data-output]")
+    expect(output).to_have_attribute("data-state", "done")
+    expect(output.locator("[data-result]")).to_contain_text('"id": "ct_dental_alice"')
+    expect(search.locator("[data-status]")).to_have_text("Done.")
+
+    contact = page.locator("#tool-get_contact")
+    contact.locator("summary").click()
+    contact.locator("#f-get_contact-contactId").fill("ct_missing")
+    contact.get_by_role("button", name="Run get_contact").click()
+    expect(contact.locator("[data-output]")).to_have_attribute("data-state", "error")
+    expect(contact.locator("[data-status]")).to_have_text("The tool reported an error.")
