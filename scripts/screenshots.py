@@ -27,9 +27,9 @@ from mcpbridge.sandbox import Sandbox  # noqa: E402
 from tests.chat.fake_model import MODEL, FakeModel, text, tool_calls  # noqa: E402
 from tests.chat.live import CHROMIUM, CHROMIUM_ARGS, LiveHub, live_hub_start, sign_in  # noqa: E402
 
-QUESTION = "Who are our VIP patients, and when did we last hear from them?"
+QUESTION = "Is Alice one of our VIP patients?"
 ANSWER = (
-    "One contact is tagged **VIP**:\n\n"
+    "Yes, **Alice Nguyen** is tagged **VIP**:\n\n"
     "| Name | Email | Phone | Tags |\n| --- | --- | --- | --- |\n"
     "| Alice Nguyen | alice@example.com | +1 555 0101 001 | patient, vip |\n\n"
     "Her record was last updated on **6 January 2025**. Want me to look at her conversations?"
@@ -38,7 +38,7 @@ ANSWER = (
 
 def script_the_model(fake: FakeModel) -> None:
     fake.push(
-        tool_calls(("search_contacts", {"query": "vip"}), say="Let me check the contacts."),
+        tool_calls(("search_contacts", {"query": "alice"}), say="Let me check the contacts."),
         text(*[ANSWER[i : i + 12] for i in range(0, len(ANSWER), 12)], delay=0.02),
     )
 
