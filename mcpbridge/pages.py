@@ -34,8 +34,8 @@ from mcpbridge.conversations import (
 from mcpbridge.errors import BridgeError
 from mcpbridge.history import history_turns
 from mcpbridge.models import Conversation
-from mcpbridge.registry import get_registry
 from mcpbridge.schema_forms import form_fields
+from mcpbridge.tools import tenant_tools_list
 from tenants.access import (
     TenantAccess,
     atenant_access_for_user,
@@ -142,21 +142,18 @@ async def _tool_listing(tenant: Any) -> tuple[list[dict[str, Any]], str]:
     """The tenant's tools with their form fields, or an error message fit to show."""
     try:
         with tenant_logging(tenant.slug):
-            async with get_registry().acquire(tenant) as client:
-                listing = await client.list_tools()
+            tools = await tenant_tools_list(tenant=tenant)
     except BridgeError as exc:
         return [], exc.message
-    tools = [
+    return [
         {
-            "name": tool.name,
-            "title": tool.title or tool.name,
-            "description": tool.description or "",
-            "fields": form_fields(tool.input_schema),
-            "read_only": bool(tool.annotations and tool.annotations.read_only_hint),
+            "name": tool["name"],
+            "description": tool.get("description", ""),
+            "fields": form_fields(tool["inputSchema"]),
+            "read_only": bool(tool.get("annotations", {}).get("readOnlyHint")),
         }
-        for tool in listing.tools
-    ]
-    return tools, ""
+        for tool in tools
+    ], ""
 
 
 @require_GET
