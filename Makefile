@@ -48,8 +48,11 @@ demo: migrate
 superuser: migrate
 	$(BIN)/python manage.py createsuperuser
 
+# One test process per CPU: most tests wait on real subprocesses and sockets.
+TEST_WORKERS ?= auto
+
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

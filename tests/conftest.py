@@ -14,7 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
+from asgiref.sync import SyncToAsync
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.db import connections
+from django.test import override_settings
 from django.utils import timezone
 
 from mcpbridge.sandbox import Sandbox
@@ -22,6 +26,31 @@ from tenants.access import api_token_create
 from tenants.models import ApiToken, Membership, Tenant, TenantSecret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_keys_of_this_test_process() -> Iterator[None]:
+    """Parallel test processes share one Redis but not one database: tenant ids repeat
+    across processes, so each keeps its cache (and rate-limit) keys apart."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        yield
+        return
+    caches = {
+        alias: {**config, "KEY_PREFIX": f"{config.get('KEY_PREFIX', '')}-{worker}"}
+        for alias, config in django_settings.CACHES.items()
+    }
+    with override_settings(CACHES=caches):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _async_orm_connections_closed_at_the_end(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """Async code runs the ORM in asgiref's one shared thread; its connection would
+    otherwise outlive the session and keep PostgreSQL from dropping the test database."""
+    yield
+    with django_db_blocker.unblock():
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture(autouse=True)
