@@ -170,7 +170,7 @@ MIDDLEWARE = [
     # Ahead of everything that reads Content-Length (django-prometheus answers 500 otherwise).
     "config.middleware.ContentLengthGuard",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.staticfiles.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

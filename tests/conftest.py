@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import django_ratelimit.core
 import httpx
 import pytest
 from asgiref.sync import SyncToAsync
@@ -251,3 +252,22 @@ def ghl_sandbox(_ghl_sandbox_server: Sandbox) -> Sandbox:
     """The local GHL sandbox on a loopback port, reset to its seeded state for each test."""
     _ghl_sandbox_server.reset()
     return _ghl_sandbox_server
+
+
+class RateLimitClock:
+    """django-ratelimit's clock, held still and moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def ratelimit_clock(monkeypatch: pytest.MonkeyPatch) -> RateLimitClock:
+    """Rate-limit windows are fixed slices of time: a test counting calls in one must not
+    see it roll over halfway, so the limiter's clock stands still until the test moves it."""
+    clock = RateLimitClock()
+    monkeypatch.setattr(django_ratelimit.core, "time", clock)
+    return clock

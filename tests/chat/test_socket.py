@@ -198,6 +198,7 @@ async def test_the_assistants_tool_calls_count_against_the_tenants_budget(
     model_settings,
     sockets,
     settings,
+    ratelimit_clock,
 ):
     _, user = dental
     settings.TENANT_RATE_LIMIT = "1/m"

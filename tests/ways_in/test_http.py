@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
-import django_ratelimit.core
 import pytest
 from asgiref.sync import sync_to_async
 
@@ -274,7 +272,9 @@ async def test_no_room_for_another_child_is_503_with_retry_after(test_server, se
 # --- the tenant's budget -------------------------------------------------------------------------
 
 
-async def test_every_answer_to_a_tenants_caller_carries_the_rate_headers(world, settings):
+async def test_every_answer_to_a_tenants_caller_carries_the_rate_headers(
+    world, settings, ratelimit_clock
+):
     settings.TENANT_RATE_LIMIT = "10/m"
     client = Api(bearer(world.acme_token))
     listing = await client.get("/mcp/acme/tools")
@@ -288,19 +288,8 @@ async def test_every_answer_to_a_tenants_caller_carries_the_rate_headers(world, 
     assert unknown["RateLimit-Remaining"] == "8"
 
 
-class Clock:
-    """django-ratelimit's clock, held still and moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def time(self) -> float:
-        return self.now
-
-
-async def test_the_61st_call_in_a_minute_is_429_and_the_budget_comes_back(world, monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(django_ratelimit.core, "time", clock)
+async def test_the_61st_call_in_a_minute_is_429_and_the_budget_comes_back(world, ratelimit_clock):
+    clock = ratelimit_clock
     client = Api(bearer(world.acme_token))
     answers = [await client.post("/mcp/acme/tool/get_location", {}) for _ in range(60)]
     assert [r.status_code for r in answers] == [200] * 60

@@ -335,7 +335,7 @@ async def test_a_tenant_disabled_mid_session_gets_tenant_unavailable(world, sock
 
 
 async def test_calls_over_the_tenants_budget_get_rate_limited_with_retry_after(
-    world, sockets, settings
+    world, sockets, settings, ratelimit_clock
 ):
     settings.TENANT_RATE_LIMIT = "2/m"
     first = await sockets("acme", token=world.acme_token, origin=None)
