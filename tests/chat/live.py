@@ -108,8 +108,8 @@ def live_hub_start(sandbox: Sandbox, root: Path, **env_overrides: str) -> LiveHu
 
 def sign_in(page: Any, hub: LiveHub, username: str = "dana") -> None:
     """Local sign-in through allauth's form, as a person would."""
-    page.goto(f"{hub.url}/accounts/login/")
+    page.goto(f"{hub.url}/accounts/login/?staff=1")
     page.fill("input[name=login]", username)
     page.fill("input[name=password]", PASSWORD)
-    page.click("form button[type=submit]")
+    page.click(".staff-signin button[type=submit]")
     page.wait_for_url(f"{hub.url}/")
