@@ -13,5 +13,8 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if expected:
         supplied = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
-            return JsonResponse({"error": "a valid metrics token is required"}, status=401)
+            return JsonResponse(
+                {"code": "unauthorized", "message": "A valid metrics token is required."},
+                status=401,
+            )
     return ExportToDjangoView(request)

@@ -27,7 +27,7 @@ REQUIRED_FIELDS = ("tenantId", "accessToken", "locationId")
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"error": code, "message": message, **extra}, status=status)
+    return JsonResponse({"code": code, "message": message, **extra}, status=status)
 
 
 def _unauthorized(message: str) -> JsonResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from django.db import models
@@ -39,11 +41,19 @@ class UnreadableSecret:
         return hash(self.ciphertext)
 
 
+# How an encrypted value is spelled in a serialised export (dumpdata, fixtures).
+EXPORT_PREFIX = "encrypted:"
+
+
 class EncryptedTextField(EncryptedMixin, models.TextField):
     """Text stored encrypted under the newest key of the ring, readable under any of them.
 
     A value that no key opens loads as :class:`UnreadableSecret` instead of
     raising, so one bad row cannot break a list of tenants.
+
+    Serialisation (``dumpdata``) writes the ciphertext, never the plaintext, so
+    an export is as safe as the database it came from; ``loaddata`` reads it
+    back under the same key ring.
     """
 
     base_class = models.TextField
@@ -57,6 +67,20 @@ class EncryptedTextField(EncryptedMixin, models.TextField):
             return crypto.decrypt(value).decode()
         except crypto.UndecryptableError:
             return UnreadableSecret(value)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        value = self.value_from_object(obj)
+        ciphertext = value.ciphertext if isinstance(value, UnreadableSecret) else self._dump(value)
+        return EXPORT_PREFIX + base64.b64encode(ciphertext).decode("ascii")
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(EXPORT_PREFIX):
+            try:
+                ciphertext = base64.b64decode(value.removeprefix(EXPORT_PREFIX), validate=True)
+            except binascii.Error:
+                return value
+            return self._load(ciphertext)
+        return super().to_python(value)
 
     def get_db_prep_value(
         self, value: Any, connection: BaseDatabaseWrapper, prepared: bool = False

@@ -72,19 +72,19 @@ def ghl_webhook(request: HttpRequest) -> JsonResponse:
     """``POST /webhooks/ghl``: GHL's signed app events (INSTALL, UNINSTALL)."""
     body = request.body
     if len(body) > MAX_WEBHOOK_BYTES:
-        return _webhook_answer(413, error="too_large", message="The body is over 64 KB.")
+        return _webhook_answer(413, code="too_large", message="The body is over 64 KB.")
     try:
         webhook_signature_verify(body=body, headers=request.headers)
     except SignatureRejected as exc:
-        return _webhook_answer(401, error="invalid_signature", message=str(exc))
+        return _webhook_answer(401, code="invalid_signature", message=str(exc))
     except ImproperlyConfigured:
         logger.exception("GHL webhook keys are misconfigured")
-        return _webhook_answer(503, error="misconfigured", message="Webhook keys are not usable.")
+        return _webhook_answer(503, code="misconfigured", message="Webhook keys are not usable.")
     try:
         event = app_event_parse(json.loads(body), body=body)
         outcome = app_event_receive(event)
     except ValueError:
-        return _webhook_answer(400, error="invalid_json", message="The body is not JSON.")
+        return _webhook_answer(400, code="invalid_json", message="The body is not JSON.")
     except WebhookRejected as exc:
-        return _webhook_answer(exc.status, error="rejected", message=exc.message)
+        return _webhook_answer(exc.status, code="rejected", message=exc.message)
     return _webhook_answer(200, status=outcome)

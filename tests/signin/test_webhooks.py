@@ -96,7 +96,7 @@ def test_an_unsigned_event_is_refused(client, highlevel, connected) -> None:
     event = highlevel.webhooks.event("UNINSTALL", location_id=DENTAL)
     response = deliver(client, highlevel, event, scheme="none")
     assert response.status_code == 401
-    assert response.json()["error"] == "invalid_signature"
+    assert response.json()["code"] == "invalid_signature"
     assert Tenant.objects.get().status == Tenant.Status.ACTIVE
     assert TenantSecret.objects.exists()
 
@@ -228,7 +228,7 @@ def test_bad_bodies_get_clear_errors(client, highlevel) -> None:
     for body, error in ((b"not json", "invalid_json"), (b"[1]", "rejected"), (b"{}", "rejected")):
         response = post(client, body, highlevel.webhooks.sign(body))
         assert response.status_code == 400, body
-        assert response.json()["error"] == error
+        assert response.json()["code"] == error
     bad_time = json.dumps({"type": "INSTALL", "timestamp": "yesterday"}).encode()
     assert post(client, bad_time, highlevel.webhooks.sign(bad_time)).status_code == 400
 

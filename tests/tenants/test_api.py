@@ -89,7 +89,7 @@ def test_a_missing_or_wrong_token_is_401_json(client, authorization):
     headers = {"Authorization": authorization} if authorization is not None else {}
     response = client.post(URL, data=BODY, content_type="application/json", headers=headers)
     assert response.status_code == 401
-    assert response.json()["error"] == "unauthorized"
+    assert response.json()["code"] == "unauthorized"
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert not Tenant.objects.exists()
 
@@ -104,7 +104,7 @@ def test_other_methods_are_405(client, method):
     response = getattr(client, method)(URL, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert response.status_code == 405
     assert response["Allow"] == "POST"
-    assert response.json()["error"] == "method_not_allowed"
+    assert response.json()["code"] == "method_not_allowed"
 
 
 @pytest.mark.parametrize("persona", ["owner", "member", "outsider"])
@@ -135,7 +135,7 @@ def test_a_staff_session_without_csrf_token_is_403(personas):
     client.force_login(personas.staff)
     response = post(client, {**BODY, "tenantId": "newco", "locationId": "loc-new"}, token=None)
     assert response.status_code == 403
-    assert response.json()["error"] == "csrf_failed"
+    assert response.json()["code"] == "csrf_failed"
     assert not Tenant.objects.filter(slug="newco").exists()
 
 
