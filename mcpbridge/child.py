@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -54,7 +55,29 @@ def _parse_line(line: bytes) -> SessionMessage | Exception:
     try:
         return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
     except ValueError as exc:
-        return exc
+        return _answer_to_malformed_response(line) or exc
+
+
+def _answer_to_malformed_response(line: bytes) -> SessionMessage | None:
+    """An error for the request a malformed response answers, so its caller need not wait.
+
+    The session drops a message it cannot validate; a response such as
+    ``{"id": 7, "result": null}`` would then leave request 7 waiting for its
+    time limit. Anything that is not recognisably a response stays dropped.
+    """
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or not ("result" in message or "error" in message):
+        return None
+    request_id = message.get("id")
+    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
+        return None
+    error = types.ErrorData(
+        code=types.INTERNAL_ERROR, message="The tool process sent a malformed answer."
+    )
+    return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
 
 
 class Child:

@@ -2,7 +2,7 @@
 
 Startup flags: --crash-on-start, --hang-on-init, --stderr-at-start BYTES, --ignore-eof,
 --ignore-sigterm, --page-size N. Tools: echo, sleep, hang, freeze, crash, stderr, env,
-pid, change_tools, grandchild, fail, error_result, say_token.
+pid, change_tools, grandchild, fail, error_result, say_token, null_result.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 _write_lock = threading.Lock()
 _frozen = threading.Event()
 _tools = ["echo", "sleep", "hang", "freeze", "crash", "stderr", "env", "pid"]
-_tools += ["change_tools", "grandchild", "fail", "error_result", "say_token"]
+_tools += ["change_tools", "grandchild", "fail", "error_result", "say_token", "null_result"]
 
 
 def send(message: dict[str, Any]) -> None:
@@ -105,6 +105,9 @@ def call_tool(request: dict[str, Any]) -> None:
     if name == "fail":
         error = {"code": -32000, "message": "the tool exploded"}
         send({"jsonrpc": "2.0", "id": request["id"], "error": error})
+        return
+    if name == "null_result":
+        send({"jsonrpc": "2.0", "id": request["id"], "result": None})
         return
     if name not in TOOLS:
         error = {"code": -32602, "message": f"Unknown tool: {name}"}

@@ -4,6 +4,7 @@ import asyncio
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -127,9 +128,9 @@ async def test_a_tool_list_spread_over_pages_is_read_whole(supervisor: Superviso
     spec = make_spec("acme", flags=("--page-size", "3"))
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
-    assert len(names) == 13
+    assert len(names) == 14
     assert names[0] == "echo"
-    assert names[-1] == "say_token"
+    assert names[-1] == "null_result"
 
 
 async def test_a_tool_error_result_comes_back_as_a_result(supervisor: Supervisor):
@@ -147,6 +148,17 @@ async def test_a_server_error_fails_the_call_but_keeps_the_child(supervisor: Sup
         result = await client.call_tool("echo", {"text": "still here"})
     assert failure.value.code == "tool_call_failed"
     assert "exploded" in failure.value.message
+    assert result.content[0].text == "still here"
+
+
+async def test_a_malformed_answer_fails_its_call_at_once_and_keeps_the_child(
+    supervisor_factory: Callable[..., Supervisor],
+):
+    supervisor = supervisor_factory(call_timeout=30)
+    async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
+        with pytest.raises(ToolCallFailed, match="malformed answer"):
+            await asyncio.wait_for(client.call_tool("null_result"), timeout=5)
+        result = await client.call_tool("echo", {"text": "still here"})
     assert result.content[0].text == "still here"
 
 
