@@ -303,6 +303,9 @@ ADMIN_API_TOKEN = env.str("ADMIN_API_TOKEN", default="")
 GHL_BASE_URL = env.str("GHL_BASE_URL", default="https://services.leadconnectorhq.com").rstrip("/")
 GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
+# The marketplace app's id (shown under its name in the marketplace); empty: the part of
+# GHL_CLIENT_ID before its first "-", the form in which GHL issues client ids.
+GHL_APP_ID = env.str("GHL_APP_ID", default="")
 # Seconds of validity a token must have left; closer to expiry it is refreshed.
 GHL_TOKEN_REFRESH_MARGIN = env_int("GHL_TOKEN_REFRESH_MARGIN", 300)
 # Where users consent; white-label agencies use https://marketplace.leadconnectorhq.com.

@@ -5,7 +5,7 @@ shapes, and handles for tests (mint tokens, inject faults, read what it saw). It
 is only ever used when something is explicitly pointed at it.
 """
 
-from mcpbridge.sandbox.seed import ANA, BEN, COMPANY_ID, DENTAL, ROOFING
+from mcpbridge.sandbox.seed import ANA, APP_ID, BEN, COMPANY_ID, DENTAL, ROOFING
 from mcpbridge.sandbox.server import Sandbox
 
-__all__ = ["ANA", "BEN", "COMPANY_ID", "DENTAL", "ROOFING", "Sandbox"]
+__all__ = ["ANA", "APP_ID", "BEN", "COMPANY_ID", "DENTAL", "ROOFING", "Sandbox"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
+from mcpbridge.sandbox.seed import APP_ID
 from mcpbridge.sandbox.server import Sandbox
 
 DEFAULT_PORT = 8100
@@ -24,6 +25,7 @@ def banner(sandbox: Sandbox) -> str:
         f"  token       {sandbox.url}/oauth/token",
         f"  client id   {state.client_id}",
         f"  secret      {state.client_secret}",
+        f"  app id      {APP_ID}  (GHL_APP_ID)",
         "",
         "Try the GHL MCP server against it:",
     ]

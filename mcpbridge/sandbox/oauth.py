@@ -1,4 +1,4 @@
-"""GHL's OAuth 2.0 endpoints: the chooselocation consent page, token, locationToken."""
+"""GHL's OAuth 2.0 endpoints: the consent page, token, locationToken, installedLocations."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from mcpbridge.sandbox.seed import APP_ID
 from mcpbridge.sandbox.state import (
     ACCESS_TOKEN_SECONDS,
     CODE_SECONDS,
@@ -68,23 +69,31 @@ async def choose_location(request: Request) -> Response:
     return HTMLResponse(consent_page(state, params))
 
 
+def consent_target(state: SandboxState, params: dict[str, str]) -> tuple[str, str, str | None]:
+    """The (userType, companyId, locationId) a consent is for; KeyError for an unknown location."""
+    locations, companies = state.data["locations"], state.data["companies"]
+    chosen = params["location_id"] or None
+    if chosen in companies:
+        # The consent page's agency choice: the agency itself, not one of its locations.
+        return "Company", chosen, None
+    if chosen is None and params["user_type"] != "Company":
+        raise KeyError("no location chosen")
+    company_id = locations[chosen]["companyId"] if chosen else next(iter(companies))
+    if params["user_type"] == "Company":
+        return "Company", company_id, None
+    return "Location", company_id, chosen
+
+
 def grant_redirect(state: SandboxState, params: dict[str, str]) -> Response:
     with state.lock:
-        user_type = "Company" if params["user_type"] == "Company" else "Location"
-        location_id = params["location_id"] or None
-        if user_type == "Location" and location_id not in state.data["locations"]:
+        try:
+            user_type, company_id, location_id = consent_target(state, params)
+        except KeyError:
             return HTMLResponse(
                 page("Unknown location", "<p>Pick one of the listed locations.</p>"),
                 status_code=400,
             )
-        company_id = (
-            state.data["locations"][location_id]["companyId"]
-            if location_id
-            else next(iter(state.data["companies"]))
-        )
-        user_id = params["user_id"] or state.default_user(
-            location_id if user_type == "Location" else None, company_id
-        )
+        user_id = params["user_id"] or state.default_user(location_id, company_id)
         if user_id not in state.data["users"]:
             return HTMLResponse(
                 page("Unknown user", "<p>Pick one of the listed users.</p>"), status_code=400
@@ -95,12 +104,15 @@ def grant_redirect(state: SandboxState, params: dict[str, str]) -> Response:
             client_id=params["client_id"],
             redirect_uri=params["redirect_uri"],
             company_id=company_id,
-            location_id=location_id if user_type == "Location" else None,
+            location_id=location_id,
             user_id=user_id,
             user_type=user_type,
             scopes=scopes,
             expires_at=state.now() + CODE_SECONDS,
         )
+        if location_id is not None:
+            # Consenting for a location installs the app there, as on GHL.
+            state.app_install(location_id)
     return redirect_with(params["redirect_uri"], {"code": code, "state": params["state"]})
 
 
@@ -126,6 +138,13 @@ def consent_page(state: SandboxState, params: dict[str, str]) -> str:
             f"{html.escape(loc['name'])} <small>({html.escape(loc['id'])})</small></label>"
             for loc in state.data["locations"].values()
         )
+        agencies = "".join(
+            "<label><input type='radio' name='location_id' "
+            f"value='{html.escape(company['id'])}' required> "
+            f"{html.escape(company['name'])} <small>(the agency: every sub-account where the "
+            "app is installed)</small></label>"
+            for company in state.data["companies"].values()
+        )
         users = "".join(
             f"<option value='{html.escape(u['id'])}'>"
             f"{html.escape(u['name'])} ({html.escape(u['email'])})</option>"
@@ -133,9 +152,10 @@ def consent_page(state: SandboxState, params: dict[str, str]) -> str:
         )
     scopes = html.escape(params["scope"] or "every sandbox scope")
     body = (
-        "<p>This is the local GHL sandbox, not HighLevel. Choose the sub-account to connect.</p>"
+        "<p>This is the local GHL sandbox, not HighLevel. Choose the sub-account to connect, "
+        "or sign in as the agency.</p>"
         f"<p>Requested scopes: <code>{scopes}</code></p>"
-        f"<form method='post' action='/oauth/chooselocation'>{hidden}{locations}"
+        f"<form method='post' action='/oauth/chooselocation'>{hidden}{locations}{agencies}"
         f"<label>Sign in as <select name='user_id'>{users}</select></label>"
         "<button type='submit' name='decision' value='allow'>Allow</button> "
         "<button type='submit' name='decision' value='deny' formnovalidate>Deny</button></form>"
@@ -227,7 +247,12 @@ async def location_token(request: Request, auth: TokenInfo) -> Response:
     if not company_id or not location_id:
         raise ApiError(422, ["companyId should not be empty", "locationId should not be empty"])
     location = state.data["locations"].get(location_id)
-    if company_id != auth.company_id or location is None or location["companyId"] != company_id:
+    if (
+        company_id != auth.company_id
+        or location is None
+        or location["companyId"] != company_id
+        or location_id not in state.data["installations"]
+    ):
         raise ApiError(400, "Location not found in this company or the app is not installed there")
     info = TokenInfo(
         user_type="Location",
@@ -243,8 +268,71 @@ async def location_token(request: Request, auth: TokenInfo) -> Response:
     return JSONResponse({k: v for k, v in body.items() if k not in ("companyId", "userType")})
 
 
+def _query_flag(request: Request, name: str) -> bool | None:
+    value = request.query_params.get(name)
+    if value is None:
+        return None
+    if value not in ("true", "false"):
+        raise ApiError(422, [f"{name} must be a boolean value"])
+    return value == "true"
+
+
+def _query_count(request: Request, name: str, default: int) -> int:
+    value = request.query_params.get(name, str(default))
+    if not value.isdigit():
+        raise ApiError(422, [f"{name} must be a number string"])
+    return int(value)
+
+
+def installed_location(state: SandboxState, location: dict[str, Any]) -> dict[str, Any]:
+    # One line, as GHL gives it: "47 W 13th St, New York, NY 10011, USA".
+    region = " ".join(part for part in (location["state"], location["postalCode"]) if part)
+    parts = (location["address"], location["city"], region, location["country"])
+    address = ", ".join(part for part in parts if part)
+    row: dict[str, Any] = {"_id": location["id"], "name": location["name"], "address": address}
+    installation = state.data["installations"].get(location["id"])
+    row["isInstalled"] = installation is not None
+    if installation is not None:
+        row["installedAt"] = installation["installedAt"]
+    return row
+
+
+@api("oauth.readonly")
+async def installed_locations(request: Request, auth: TokenInfo) -> Response:
+    state = sandbox_state(request)
+    query = request.query_params
+    if auth.user_type != "Company":
+        raise ApiError(401, "This route requires an Agency (Company) access token")
+    missing = [name for name in ("companyId", "appId") if not query.get(name)]
+    if missing:
+        raise ApiError(422, [f"{name} should not be empty" for name in missing])
+    if query["companyId"] != auth.company_id:
+        raise ApiError(403, "The token does not have access to this company.")
+    if query["appId"] != APP_ID:
+        raise ApiError(400, "App not found")
+    installed, wanted = _query_flag(request, "isInstalled"), query.get("locationId")
+    skip, limit = _query_count(request, "skip", 0), _query_count(request, "limit", 20)
+    words = query.get("query", "").casefold()
+    rows = [
+        installed_location(state, location)
+        for location in state.data["locations"].values()
+        if location["companyId"] == auth.company_id
+        and wanted in (None, location["id"])
+        and words in location["name"].casefold()
+    ]
+    rows = [row for row in rows if installed in (None, row["isInstalled"])]
+    return JSONResponse(
+        {
+            "locations": rows[skip : skip + limit],
+            "count": len(rows),
+            "installToFutureLocations": False,
+        }
+    )
+
+
 routes = [
     Route("/oauth/chooselocation", choose_location, methods=["GET", "POST"]),
     Route("/oauth/token", token, methods=["POST"]),
     Route("/oauth/locationToken", location_token, methods=["POST"]),
+    Route("/oauth/installedLocations", installed_locations, methods=["GET"]),
 ]

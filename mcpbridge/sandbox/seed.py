@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 COMPANY_ID = "cmp_sandbox_agency"
+# The marketplace app the sandbox plays GHL for (webhooks name it; installedLocations asks for it).
+APP_ID = "sandbox-app"
 DENTAL = "loc_sandbox_dental"
 ROOFING = "loc_sandbox_roofing"
 ANA = "usr_sandbox_ana"
@@ -366,6 +368,8 @@ def seed_world() -> dict[str, Any]:
             DENTAL: location(DENTAL, "Bright Smile Dental", "America/New_York", "New York", "NY"),
             ROOFING: location(ROOFING, "Summit Roofing", "America/Denver", "Denver", "CO"),
         },
+        # Where the app is installed: a location's consent installs it, an uninstall removes it.
+        "installations": {DENTAL: {"installedAt": STAMP}, ROOFING: {"installedAt": STAMP}},
         "users": {
             ANA: user(ANA, "Ana", "Admin", "admin", [DENTAL, ROOFING]),
             BEN: user(BEN, "Ben", "Front-desk", "user", [DENTAL]),

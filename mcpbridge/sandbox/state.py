@@ -211,9 +211,21 @@ class SandboxState:
         raise KeyError(f"no sandbox user for {location_id or company_id}")
 
     def company_locations(self, company_id: str) -> list[str]:
+        """The company's locations where the app is installed: an agency's approvedLocations."""
         return [
-            loc["id"] for loc in self.data["locations"].values() if loc["companyId"] == company_id
+            loc["id"]
+            for loc in self.data["locations"].values()
+            if loc["companyId"] == company_id and loc["id"] in self.data["installations"]
         ]
+
+    def app_install(self, location_id: str) -> None:
+        with self.lock:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(self.now()))
+            self.data["installations"].setdefault(location_id, {"installedAt": stamp})
+
+    def app_uninstall(self, location_id: str) -> None:
+        with self.lock:
+            self.data["installations"].pop(location_id, None)
 
     # -- faults and limits --------------------------------------------------
 

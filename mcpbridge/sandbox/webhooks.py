@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from mcpbridge.sandbox.seed import APP_ID
 from mcpbridge.sandbox.state import SandboxState, new_id
 
-APP_ID = "sandbox-app"
 SCHEMES = ("ed25519", "rsa", "both", "none")
 
 
@@ -107,9 +107,10 @@ class WebhookSender:
             return await client.post(self._url(url), content=body, headers=headers)
 
     def revoke_location(self, location_id: str) -> int:
-        """Kill every token of a location, as GHL does on uninstall; return how many."""
+        """Remove the app from a location as GHL does: kill its tokens; return how many."""
         killed = 0
         with self.state.lock:
+            self.state.app_uninstall(location_id)
             for info in self.state.tokens.values():
                 if info.location_id == location_id and not info.revoked:
                     info.revoked = True

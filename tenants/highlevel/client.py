@@ -1,4 +1,4 @@
-"""The few GHL calls a sign-in makes: code exchange, user, location, locationToken.
+"""The few GHL calls a sign-in makes: code exchange, user, location(s), locationToken.
 
 Errors become :class:`HighLevelError` with a message safe to show the user:
 GHL's own error text, never a token or the client secret.
@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -21,6 +24,10 @@ logger = logging.getLogger(__name__)
 
 API_VERSION = "2021-07-28"
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# Listing sub-accounts only adds names to a page: better a page without them than a slow one.
+LISTING_SECONDS = 4.0
+LISTING_PAGE_SIZE = 100
+LISTING_MAX_PAGES = 5
 _MAX_MESSAGE = 300
 
 
@@ -169,3 +176,64 @@ def location_token(*, agency: HighLevelGrant, location_id: str) -> HighLevelGran
         return grant_parse(body, user_id=agency.user_id, company_id=agency.company_id)
     except GrantInvalid as exc:
         raise HighLevelError(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class InstalledLocation:
+    location_id: str
+    name: str
+    address: str
+
+
+def _installed_location(row: object) -> InstalledLocation | None:
+    if not isinstance(row, dict):
+        return None
+    location_id, name, address = row.get("_id"), row.get("name"), row.get("address")
+    if not isinstance(location_id, str) or not location_id or not isinstance(name, str):
+        return None
+    return InstalledLocation(
+        location_id=location_id,
+        name=name.strip()[:200],
+        address=address.strip()[:300] if isinstance(address, str) else "",
+    )
+
+
+def installed_locations(
+    *, agency: HighLevelGrant, app_id: str, wanted: Collection[str]
+) -> dict[str, InstalledLocation]:
+    """The agency's sub-accounts where the app is installed, by id.
+
+    ``GET /oauth/installedLocations`` with the agency token (scope ``oauth.readonly``).
+    Reads pages until every ``wanted`` id is found, the list ends, or after
+    ``LISTING_MAX_PAGES`` pages. Raises :class:`HighLevelError` when GHL
+    refuses (a token without ``oauth.readonly``, a wrong app id) or all pages
+    take longer than ``LISTING_SECONDS``.
+    """
+    found: dict[str, InstalledLocation] = {}
+    deadline = time.monotonic() + LISTING_SECONDS
+    for page in range(LISTING_MAX_PAGES):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise HighLevelError("HighLevel took too long to list the sub-accounts.")
+        params = {
+            "companyId": agency.company_id,
+            "appId": app_id,
+            "isInstalled": "true",
+            "skip": str(page * LISTING_PAGE_SIZE),
+            "limit": str(LISTING_PAGE_SIZE),
+        }
+        response = _send(
+            "GET",
+            "/oauth/installedLocations",
+            params=params,
+            headers=_api_headers(agency.access_token),
+            timeout=httpx.Timeout(remaining, connect=min(remaining, 2.0)),
+        )
+        rows = _json_of(response, "list of sub-accounts").get("locations")
+        if not isinstance(rows, list):
+            raise HighLevelError("HighLevel answered the list of sub-accounts without locations.")
+        for location in filter(None, map(_installed_location, rows)):
+            found[location.location_id] = location
+        if len(rows) < LISTING_PAGE_SIZE or set(wanted) <= found.keys():
+            break
+    return found

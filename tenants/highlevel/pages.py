@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tenants.highlevel.grants import HighLevelGrant
+from tenants.highlevel.agency import LocationChoice
 
 
 def problem(
@@ -29,9 +29,14 @@ def not_configured(request: HttpRequest) -> HttpResponse:
 
 
 def agency_picker(
-    request: HttpRequest, grant: HighLevelGrant, *, error: str = "", status: int = 200
+    request: HttpRequest,
+    choices: list[LocationChoice],
+    *,
+    note: str = "",
+    error: str = "",
+    status: int = 200,
 ) -> HttpResponse:
-    context = {"locations": grant.approved_locations, "error": error}
+    context = {"choices": choices, "note": note, "error": error}
     return render(request, "highlevel/agency.html", context, status=status)
 
 

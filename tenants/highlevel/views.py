@@ -22,9 +22,13 @@ from django.views.decorators.http import require_http_methods
 
 from tenants.credentials import CredentialsError
 from tenants.highlevel import client, pages
-from tenants.highlevel.agency import agency_grant_forget, agency_grant_recall
+from tenants.highlevel.agency import (
+    agency_grant_forget,
+    agency_grant_recall,
+    agency_location_choices,
+)
 from tenants.highlevel.connect import grant_attach, tenant_connect_agency_location
-from tenants.highlevel.grants import GrantInvalid, grant_parse
+from tenants.highlevel.grants import GrantInvalid, HighLevelGrant, grant_parse
 
 
 class HighLevelOAuth2Adapter(OAuth2Adapter):
@@ -86,6 +90,13 @@ oauth2_login = _unless_unconfigured(OAuth2LoginView.adapter_view(HighLevelOAuth2
 oauth2_callback = _unless_unconfigured(OAuth2CallbackView.adapter_view(HighLevelOAuth2Adapter))
 
 
+def _agency_picker(
+    request: HttpRequest, grant: HighLevelGrant, *, error: str = "", status: int = 200
+) -> HttpResponse:
+    choices, note = agency_location_choices(grant)
+    return pages.agency_picker(request, choices, note=note, error=error, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def agency_locations(request: HttpRequest) -> HttpResponse:
@@ -94,11 +105,11 @@ def agency_locations(request: HttpRequest) -> HttpResponse:
     if grant is None:
         return pages.agency_expired(request)
     if request.method == "GET":
-        return pages.agency_picker(request, grant)
+        return _agency_picker(request, grant)
     chosen = [item for item in request.POST.getlist("location") if item]
     unknown = set(chosen) - set(grant.approved_locations)
     if not chosen or unknown:
-        return pages.agency_picker(
+        return _agency_picker(
             request, grant, error="Choose one or more of the sub-accounts listed.", status=400
         )
     for location_id in chosen:

@@ -84,6 +84,41 @@ def test_picking_a_location_redirects_back_with_code_and_state(ghl_sandbox: Sand
     assert code_from(by_query) != code_from(by_form)
 
 
+def test_the_consent_page_offers_the_agency_itself(ghl_sandbox: Sandbox) -> None:
+    page = authorize(ghl_sandbox)
+    form = {
+        "client_id": ghl_sandbox.state.client_id,
+        "redirect_uri": REDIRECT,
+        "state": "st-123",
+        "location_id": COMPANY_ID,
+        "user_id": ANA,
+        "decision": "allow",
+    }
+    code = code_from(httpx.post(f"{ghl_sandbox.url}/oauth/chooselocation", data=form))
+    body = token(
+        ghl_sandbox, grant_type="authorization_code", code=code, user_type="Company"
+    ).json()
+    assert f"value='{COMPANY_ID}'" in page.text
+    assert "Sandbox Agency" in page.text
+    assert (body["userType"], body["companyId"], body["userId"]) == ("Company", COMPANY_ID, ANA)
+    assert body["approvedLocations"] == [DENTAL, ROOFING]
+
+
+def test_consenting_for_a_location_installs_the_app_there_again(ghl_sandbox: Sandbox) -> None:
+    ghl_sandbox.webhooks.revoke_location(DENTAL)
+    assert ghl_sandbox.mint_tokens(None)["approvedLocations"] == [ROOFING]
+
+    code_from(authorize(ghl_sandbox, location_id=DENTAL))
+
+    assert ghl_sandbox.mint_tokens(None)["approvedLocations"] == [DENTAL, ROOFING]
+
+
+def test_an_unknown_location_gets_an_error_page_for_an_agency_too(ghl_sandbox: Sandbox) -> None:
+    response = authorize(ghl_sandbox, user_type="Company", location_id="loc_nowhere")
+    assert response.status_code == 400
+    assert "Unknown location" in response.text
+
+
 def test_denying_consent_redirects_with_access_denied(ghl_sandbox: Sandbox) -> None:
     denied = authorize(ghl_sandbox, decision="deny")
     query = parse_qs(urlsplit(denied.headers["location"]).query)

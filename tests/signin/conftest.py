@@ -11,7 +11,7 @@ import httpx
 import pytest
 from django.test import Client
 
-from mcpbridge.sandbox import BEN, DENTAL, Sandbox
+from mcpbridge.sandbox import APP_ID, BEN, DENTAL, Sandbox
 from tenants import oauth
 from tenants.signals import credentials_changed
 
@@ -29,6 +29,7 @@ def highlevel(settings, monkeypatch, ghl_sandbox: Sandbox) -> Sandbox:
     settings.GHL_MARKETPLACE_URL = ghl_sandbox.url
     settings.GHL_CLIENT_ID = state.client_id
     settings.GHL_CLIENT_SECRET = state.client_secret
+    settings.GHL_APP_ID = APP_ID
     settings.SOCIALACCOUNT_PROVIDERS = {
         "highlevel": {
             "APPS": [{"client_id": state.client_id, "secret": state.client_secret}],

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from mcpbridge.sandbox.seed import APP_ID
 from mcpbridge.sandbox.server import Sandbox
 
 
@@ -23,6 +24,7 @@ def demo_environment(sandbox: Sandbox) -> dict[str, str]:
         "GHL_MARKETPLACE_URL": sandbox.url,
         "GHL_CLIENT_ID": sandbox.state.client_id,
         "GHL_CLIENT_SECRET": sandbox.state.client_secret,
+        "GHL_APP_ID": APP_ID,
         "GHL_WEBHOOK_PUBLIC_KEY": sandbox.webhooks.public_key_pem,
         "GHL_WEBHOOK_LEGACY_PUBLIC_KEY": sandbox.webhooks.legacy_public_key_pem,
     }
