@@ -4,8 +4,8 @@ The consumer authenticates once at connect (outsiders are closed with 4401 or 44
 then answers each message type with its own handler. Calls run as tasks, several at
 once under their own ids; each re-checks the caller's rights and the tenant's budget,
 uses the tenant's child for that call only, and is cancelled if the socket goes. A
-chat turn (``mcpbridge.chat``) runs as one more task, one at a time per socket;
-``chat.stop`` or a disconnect cancels it.
+chat turn (``mcpbridge.chat``) runs as one more task, one at a time per socket (and
+per conversation: ``mcpbridge.leases``); ``chat.stop`` or a disconnect cancels it.
 """
 
 from __future__ import annotations

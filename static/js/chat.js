@@ -18,6 +18,7 @@
   var running = false;
   var turn = null;       // the assistant turn being written
   var streaming = null;  // its text block still receiving deltas
+  var sent = null;       // the message of that turn: its text and its bubble
 
   setUpPage();
   if (!active) return;
@@ -70,7 +71,7 @@
       return;
     }
     removeEmptyState();
-    appendUserTurn(text);
+    sent = { text: text, node: appendUserTurn(text) };
     input.value = "";
     grow();
     turn = appendAssistantTurn();
@@ -177,8 +178,20 @@
 
   function onChatError(event) {
     if (!mine(event)) return;
+    if (event.code === "conversation_busy") takeBack();
     if (!turn) turn = appendAssistantTurn();
     finish(event.message, true);
+  }
+
+  // Another window's reply is being written: the message was not stored, so it goes back
+  // to the composer, to be sent again once that reply is done.
+  function takeBack() {
+    if (!sent) return;
+    sent.node.remove();
+    if (!input.value) {
+      input.value = sent.text;
+      grow();
+    }
   }
 
   function onProtocolError(event) {
@@ -203,6 +216,7 @@
     }
     turn = null;
     streaming = null;
+    sent = null;
     setRunning(false);
     scrollToEnd(false);
   }
@@ -217,6 +231,7 @@
     var node = document.getElementById("tpl-user-turn").content.firstElementChild.cloneNode(true);
     node.querySelector(".bubble").textContent = text;
     transcript.appendChild(node);
+    return node;
   }
 
   function appendAssistantTurn() {

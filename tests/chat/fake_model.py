@@ -4,9 +4,10 @@ Real HTTP/1.1 on 127.0.0.1 and real server-sent events in the chat-completions c
 format, answering ``POST /v1/chat/completions`` from a script of ``Reply`` objects,
 one per request: streamed text, tool calls split across chunks (several in one
 answer, in turn or interleaved), HTTP errors with OpenAI's error body, an error or a
-dropped connection mid-stream, and delays before the headers, before the first chunk
-and between chunks. It records every request and when it sent each first chunk, and
-counts clients that went away before it finished.
+dropped connection mid-stream, delays before the headers, before the first chunk and
+between chunks, and a pause after the deltas until the test lets the answer end. It
+records every request and when it sent each first chunk, and counts clients that went
+away before it finished.
 """
 
 from __future__ import annotations
@@ -34,10 +35,15 @@ class Reply:
     header_delay: float = 0.0
     first_delay: float = 0.0
     delay: float = 0.0
-    # After the deltas: an error event, a dropped connection, or silence (SSE comments only).
+    # After the deltas: an error event, a dropped connection, or silence (SSE comments only):
+    # for good with ``hang``, until the event is set with ``until``.
     stream_error: dict[str, Any] | None = None
     drop: bool = False
     hang: bool = False
+    until: threading.Event | None = None
+
+    def silent(self) -> bool:
+        return self.hang or (self.until is not None and not self.until.is_set())
 
 
 def text(*pieces: str, delay: float = 0.0, first_delay: float = 0.0) -> Reply:
@@ -148,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif reply.drop:
             self.close_connection = True
             return
-        while reply.hang and not fake.stopping.wait(0.05):
+        while reply.silent() and not fake.stopping.wait(0.05):
             # Comments keep the connection honest (a gone client breaks the pipe) but
             # carry no chunk, as a stalled model would.
             self._chunk(b": waiting\n\n")

@@ -34,6 +34,7 @@ class LiveHub:
     ids: dict[str, Any]
     log: Path
     process: subprocess.Popen[bytes] = field(repr=False)
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -83,8 +84,19 @@ def live_hub_start(sandbox: Sandbox, root: Path, **env_overrides: str) -> LiveHu
         check=False,
     )
     assert seeded.returncode == 0, seeded.stderr
+    url, process = _daphne(env, root / "daphne.log")
+    return LiveHub(url, json.loads(seeded.stdout), root / "daphne.log", process, env)
+
+
+def live_hub_worker(hub: LiveHub, root: Path) -> LiveHub:
+    """One more daphne worker of ``hub``: the same database, cache and settings."""
+    log = root / "daphne-worker.log"
+    url, process = _daphne(hub.env, log)
+    return LiveHub(url, hub.ids, log, process, hub.env)
+
+
+def _daphne(env: dict[str, str], log: Path) -> tuple[str, subprocess.Popen[bytes]]:
     port = free_port()
-    log = root / "daphne.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [
@@ -103,7 +115,7 @@ def live_hub_start(sandbox: Sandbox, root: Path, **env_overrides: str) -> LiveHu
             stderr=subprocess.STDOUT,
         )
     _wait_listening(port, process, log)
-    return LiveHub(f"http://127.0.0.1:{port}", json.loads(seeded.stdout), log, process)
+    return f"http://127.0.0.1:{port}", process
 
 
 def sign_in(page: Any, hub: LiveHub, username: str = "dana") -> None:

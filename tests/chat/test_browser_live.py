@@ -3,8 +3,12 @@ the assistant (the fake model behind it), watch the answer stream and its tool r
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import threading
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -12,18 +16,31 @@ from playwright.sync_api import expect
 from mcpbridge.sandbox import BEN, DENTAL
 from mcpbridge.sandbox.seed import contact
 from tests.chat.fake_model import MODEL, FakeModel, Reply, text, tool_calls
-from tests.chat.live import LiveHub, live_hub_start
+from tests.chat.live import LiveHub, live_hub_start, live_hub_worker
 
 pytestmark = pytest.mark.browser
 
 HOSTILE_NAME = "<script>window.__pwned = 1</script>"
 HOSTILE_COMPANY = '<img src=x onerror="window.__pwned = 2">'
+# A sign-in stores new tokens, so the first turn after it starts a new MCP child for the
+# tenant: a few seconds on a busy machine, beyond Playwright's default 5.
+FIRST_TURN_MS = 20_000
 
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeModel]:
     with FakeModel() as model:
         yield model
+
+
+def shared_cache() -> dict[str, str]:
+    """Redis when the run has one, as production: the workers of a hub then share it."""
+    if not os.environ.get("REDIS_URL"):
+        return {}
+    return {
+        "REDIS_URL": os.environ["REDIS_URL"],
+        "CACHE_KEY_PREFIX": f"ghlhub-live-{secrets.token_hex(4)}",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +63,7 @@ def hub(_ghl_sandbox_server, tmp_path_factory, fake) -> Iterator[LiveHub]:
         GHL_MARKETPLACE_URL=sandbox.url,
         GHL_CLIENT_ID=sandbox.state.client_id,
         GHL_CLIENT_SECRET=sandbox.state.client_secret,
+        **shared_cache(),
     )
     yield started
     started.stop()
@@ -85,7 +103,7 @@ def test_sign_in_chat_watch_it_stream_and_run_a_tool_then_reload(page, hub, fake
 
     expect(page.locator(".turn-user .bubble")).to_have_text("Who is Alice?")
     card = page.locator(".tool-card")
-    expect(card).to_have_attribute("data-state", "done")
+    expect(card).to_have_attribute("data-state", "done", timeout=FIRST_TURN_MS)
     expect(card.locator(".tool-name")).to_have_text("search_contacts")
     expect(card.locator(".tool-time")).to_have_text(re.compile(r"\d+ ms|\d\.\d s"))
     streaming = page.locator(".md.streaming")
@@ -116,7 +134,7 @@ def test_a_script_in_a_tool_result_stays_inert_as_it_arrives(page, hub, fake):
     open_chat(page, hub)
     ask(page, "Find Pwn")
     card = page.locator(".tool-card")
-    expect(card).to_have_attribute("data-state", "done")
+    expect(card).to_have_attribute("data-state", "done", timeout=FIRST_TURN_MS)
     expect(page.locator(".turn-assistant .md").last).to_contain_text("Found <script>")
     card.locator("summary").click()
     assert HOSTILE_NAME in card.locator(".tool-result").inner_text()
@@ -133,7 +151,9 @@ def test_stop_ends_the_answer_and_the_history_says_so(page, hub, fake):
     sign_in_with_highlevel(page, hub)
     open_chat(page, hub)
     ask(page, "Think hard")
-    expect(page.locator(".md.streaming")).to_contain_text("Let me think about")
+    expect(page.locator(".md.streaming")).to_contain_text(
+        "Let me think about", timeout=FIRST_TURN_MS
+    )
     page.get_by_role("button", name="Stop").click()
     expect(page.locator(".turn-assistant .notice")).to_have_text("Stopped.")
     expect(page.get_by_role("button", name="Send")).to_be_visible()
@@ -149,6 +169,61 @@ def test_a_model_failure_is_shown_plainly(page, hub, fake):
     open_chat(page, hub)
     ask(page, "Hello?")
     expect(page.locator(".turn-assistant .notice-error")).to_contain_text(
-        "The model service failed (HTTP 503)"
+        "The model service failed (HTTP 503)", timeout=FIRST_TURN_MS
     )
     expect(page.get_by_role("button", name="Send")).to_be_visible()
+
+
+def second_window_waits_for_the_first(page, hub: LiveHub, fake: FakeModel, url: str) -> None:
+    """Window one asks; window two (on ``url``, a worker of the hub) asks in the same
+    conversation meanwhile, is told to wait and keeps its message; then sends it."""
+    held = threading.Event()
+    fake.push(Reply(deltas=[{"content": "Checking the calendar"}], until=held), text("Booked."))
+    sign_in_with_highlevel(page, hub)
+    open_chat(page, hub)
+    ask(page, "What is on today?")
+    expect(page.locator(".md.streaming")).to_contain_text(
+        "Checking the calendar", timeout=FIRST_TURN_MS
+    )
+    page.wait_for_url(re.compile(r"/chat/\d+/$"))
+    other = page.context.new_page()
+    errors: list[str] = []
+    other.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        other.goto(url + urlsplit(page.url).path)
+        expect(other.locator("[data-connection]")).to_have_attribute("data-state", "online")
+        ask(other, "Book the 3 pm slot")
+        expect(other.locator(".turn-assistant .notice-error")).to_have_text(
+            "A reply is already being written for this conversation in another window. "
+            "Send your message again once it is finished."
+        )
+        expect(other.get_by_label("Message")).to_have_value("Book the 3 pm slot")
+        expect(other.locator(".turn-user .bubble")).to_have_text(["What is on today?"])
+        expect(other.get_by_role("button", name="Send")).to_be_visible()
+
+        held.set()
+        expect(page.locator(".md.streaming")).to_have_count(0)
+        expect(page.get_by_role("button", name="Send")).to_be_visible()
+        ask(other, "Book the 3 pm slot")
+        # On another worker, this turn starts that worker's own child for the tenant.
+        expect(other.locator(".turn-assistant .md").last).to_have_text(
+            "Booked.", timeout=FIRST_TURN_MS
+        )
+        expect(other.locator(".turn-user .bubble").last).to_have_text("Book the 3 pm slot")
+    finally:
+        held.set()
+        other.close()
+    assert errors == [], f"script errors on the second window: {errors}"
+
+
+def test_a_second_window_waits_for_the_reply_being_written_in_the_first(page, hub, fake):
+    second_window_waits_for_the_first(page, hub, fake, hub.url)
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs a real Redis (REDIS_URL)")
+def test_windows_on_two_workers_take_turns_too(page, hub, fake, tmp_path):
+    worker = live_hub_worker(hub, tmp_path)
+    try:
+        second_window_waits_for_the_first(page, hub, fake, worker.url)
+    finally:
+        worker.stop()

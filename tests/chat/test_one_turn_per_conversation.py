@@ -1,0 +1,182 @@
+"""One reply at a time per conversation, whatever window (socket, worker) asks: the real
+ASGI application, registry, child and sandbox, the fake model, and the default cache."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from mcpbridge.chat import chat_turn
+from mcpbridge.leases import (
+    ConversationBusy,
+    conversation_lease_kept,
+    conversation_lease_release,
+    conversation_lease_take,
+)
+from mcpbridge.models import Conversation, Message
+from tests.chat.fake_model import Reply, error, text
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def stored(conversation_id):
+    return list(
+        Message.objects.filter(conversation_id=conversation_id)
+        .order_by("id")
+        .values_list("role", "content")
+    )
+
+
+async def two_windows(sockets, user):
+    first, second = await sockets("dental", user=user), await sockets("dental", user=user)
+    await first.open()
+    await second.open()
+    return first, second
+
+
+async def ended(socket):
+    return await socket.until(lambda e: e["type"] in ("chat.done", "chat.error"))
+
+
+async def test_a_second_window_is_refused_while_a_reply_is_written_and_sends_after_it(
+    dental, model_settings, sockets
+):
+    _, user = dental
+    held = threading.Event()
+    model_settings.push(Reply(deltas=[{"content": "Looking"}], until=held), text("Done too."))
+    first, second = await two_windows(sockets, user)
+    await first.send({"type": "chat.send", "conversation": None, "text": "First question"})
+    conversation = (await first.until(lambda e: e["type"] == "chat.delta"))["conversation"]
+
+    await second.send({"type": "chat.send", "conversation": conversation, "text": "Meanwhile"})
+    refused = await second.event()
+    assert (refused["type"], refused["code"]) == ("chat.error", "conversation_busy")
+    assert refused["conversation"] == conversation
+    assert "already being written for this conversation in another window" in refused["message"]
+    assert await sync_to_async(stored)(conversation) == [("user", "First question")]
+
+    held.set()
+    assert (await ended(first))["type"] == "chat.done"
+    await second.send({"type": "chat.send", "conversation": conversation, "text": "Meanwhile"})
+    assert (await ended(second))["type"] == "chat.done"
+    assert await sync_to_async(stored)(conversation) == [
+        ("user", "First question"),
+        ("assistant", "Looking"),
+        ("user", "Meanwhile"),
+        ("assistant", "Done too."),
+    ]
+    assert len(model_settings.requests) == 2
+
+
+async def stop(socket, conversation):
+    await socket.send({"type": "chat.stop", "conversation": conversation})
+    assert (await ended(socket))["stopped"] is True
+
+
+async def disconnect(socket, conversation):
+    await socket.close()
+
+
+@pytest.mark.parametrize("end", [stop, disconnect], ids=["stop", "disconnect"])
+async def test_a_stopped_or_abandoned_reply_frees_the_conversation(
+    dental, model_settings, sockets, end
+):
+    _, user = dental
+    model_settings.push(Reply(deltas=[{"content": "Thinking"}], hang=True), text("Go on."))
+    first, second = await two_windows(sockets, user)
+    await first.send({"type": "chat.send", "conversation": None, "text": "Long one"})
+    conversation = (await first.until(lambda e: e["type"] == "chat.delta"))["conversation"]
+    await end(first, conversation)
+    await second.send({"type": "chat.send", "conversation": conversation, "text": "Next"})
+    assert (await ended(second))["type"] == "chat.done"
+    roles = [role for role, _ in await sync_to_async(stored)(conversation)]
+    assert roles == ["user", "assistant", "user", "assistant"]
+
+
+async def test_a_failed_reply_frees_the_conversation(dental, model_settings, sockets):
+    _, user = dental
+    model_settings.push(error(503, "overloaded", "server_error"), text("Back."))
+    first, second = await two_windows(sockets, user)
+    await first.send({"type": "chat.send", "conversation": None, "text": "Hello"})
+    failed = await ended(first)
+    assert failed["code"] == "model_unavailable"
+    conversation = failed["conversation"]
+    await second.send({"type": "chat.send", "conversation": conversation, "text": "Again"})
+    assert (await ended(second))["type"] == "chat.done"
+
+
+async def test_a_turn_stopped_while_its_message_is_stored_frees_the_conversation(
+    dental, fake_model, agent_config, events
+):
+    tenant, user = dental
+    fake_model.push(text("Here."))
+    task = asyncio.create_task(
+        chat_turn(
+            tenant=tenant,
+            user=user,
+            conversation_id=None,
+            text="Quick",
+            emit=events(),
+            config=agent_config,
+        )
+    )
+    await asyncio.sleep(0)  # the turn is now waiting for its message to be stored
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    conversation = await Conversation.objects.aget()
+    seen = events()
+    await chat_turn(
+        tenant=tenant,
+        user=user,
+        conversation_id=conversation.pk,
+        text="Again",
+        emit=seen,
+        config=agent_config,
+    )
+    assert seen.types[-1] == "chat.done"
+
+
+async def test_with_the_cache_down_replies_are_still_written_and_the_log_says_so(
+    dental, fake_model, agent_config, events, settings, closed_port, caplog
+):
+    tenant, user = dental
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    fake_model.push(text("Still here."))
+    seen = events()
+    with caplog.at_level(logging.WARNING, logger="mcpbridge.leases"):
+        await chat_turn(
+            tenant=tenant,
+            user=user,
+            conversation_id=None,
+            text="Anyone?",
+            emit=seen,
+            config=agent_config,
+        )
+    assert seen.types[-1] == "chat.done"
+    assert "turn lease not taken: the cache failed: ConnectionError" in caplog.text
+
+
+async def test_a_lease_outlives_its_time_while_kept_and_lapses_when_its_worker_is_gone():
+    # Conversation ids no test database hands out, so nothing else holds these keys.
+    kept = conversation_lease_take(conversation_id=-1, seconds=1)
+    abandoned = conversation_lease_take(conversation_id=-2, seconds=1)
+    async with conversation_lease_kept(kept):
+        await asyncio.sleep(1.3)
+        with pytest.raises(ConversationBusy):
+            conversation_lease_take(conversation_id=-1, seconds=1)
+        retaken = conversation_lease_take(conversation_id=-2, seconds=1)
+    assert retaken.token != abandoned.token
+    conversation_lease_release(lease=retaken)
+    again = conversation_lease_take(conversation_id=-1, seconds=1)
+    conversation_lease_release(lease=again)
