@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,8 @@ from django.db import connections
 
 from mcpbridge import registry as registry_module
 from mcpbridge.agent import AgentConfig
+from mcpbridge.chat import chat_turn
+from mcpbridge.models import Conversation
 from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
 from tenants.credentials import upsert_credentials
 from tenants.models import Membership, Tenant
@@ -116,6 +118,35 @@ class Events:
 @pytest.fixture
 def events() -> Callable[[], Events]:
     return Events
+
+
+Turn = Callable[..., Awaitable[Conversation | None]]
+
+
+@pytest.fixture
+def turn(dental: tuple[Tenant, Any], agent_config: AgentConfig) -> Turn:
+    """``chat_turn`` in the dental office on the fake model, by its member unless told:
+    ``await turn("Hi", emit=seen, conversation_id=pk)``."""
+    tenant, member = dental
+
+    def run(
+        text: Any,
+        *,
+        emit: Events | None = None,
+        conversation_id: int | None = None,
+        user: Any = member,
+        config: AgentConfig = agent_config,
+    ) -> Awaitable[Conversation | None]:
+        return chat_turn(
+            tenant=tenant,
+            user=user,
+            conversation_id=conversation_id,
+            text=text,
+            emit=emit if emit is not None else Events(),
+            config=config,
+        )
+
+    return run
 
 
 # --- browser tests --------------------------------------------------------------------

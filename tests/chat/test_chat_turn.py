@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from mcpbridge import chat as chat_module
-from mcpbridge.chat import MAX_MESSAGE_CHARS, chat_turn
+from mcpbridge.chat import MAX_MESSAGE_CHARS
 from mcpbridge.models import Conversation, Message
 from tenants.models import Membership
 from tests.chat.fake_model import Reply, text, tool_calls
@@ -25,7 +25,7 @@ def rows(conversation_id: int) -> list[tuple[str, str, str]]:
 
 
 async def test_a_first_message_starts_a_titled_conversation_and_stores_the_whole_turn(
-    dental, fake_model, agent_config, events
+    dental, fake_model, turn, events
 ):
     tenant, user = dental
     fake_model.push(
@@ -33,13 +33,8 @@ async def test_a_first_message_starts_a_titled_conversation_and_stores_the_whole
         text("**Alice Nguyen** is a patient."),
     )
     seen = events()
-    conversation = await chat_turn(
-        tenant=tenant,
-        user=user,
-        conversation_id=None,
-        text="Who is Alice? She called about her appointment yesterday afternoon.",
-        emit=seen,
-        config=agent_config,
+    conversation = await turn(
+        "Who is Alice? She called about her appointment yesterday afternoon.", emit=seen
     )
     started = seen.items[0]
     assert started["type"] == "chat.started"
@@ -59,28 +54,11 @@ async def test_a_first_message_starts_a_titled_conversation_and_stores_the_whole
     assert (stored.tenant_id, stored.user_id) == (tenant.pk, user.pk)
 
 
-async def test_the_next_message_replays_the_conversation_to_the_model(
-    dental, fake_model, agent_config, events
-):
-    tenant, user = dental
+async def test_the_next_message_replays_the_conversation_to_the_model(fake_model, turn, events):
     fake_model.push(tool_calls(("list_calendars", {})), text("Two calendars."), text("Sure."))
-    first = await chat_turn(
-        tenant=tenant,
-        user=user,
-        conversation_id=None,
-        text="Calendars?",
-        emit=events(),
-        config=agent_config,
-    )
+    first = await turn("Calendars?")
     seen = events()
-    await chat_turn(
-        tenant=tenant,
-        user=user,
-        conversation_id=first.pk,
-        text="Thanks!",
-        emit=seen,
-        config=agent_config,
-    )
+    await turn("Thanks!", emit=seen, conversation_id=first.pk)
     assert "chat.started" not in seen.types
     replayed = fake_model.requests[2]["body"]["messages"][1:]
     assert [m["role"] for m in replayed] == ["user", "assistant", "tool", "assistant", "user"]
@@ -89,16 +67,13 @@ async def test_the_next_message_replays_the_conversation_to_the_model(
 
 
 async def test_markdown_from_the_model_is_sanitised_before_it_reaches_the_page(
-    dental, fake_model, agent_config, events
+    fake_model, turn, events
 ):
-    tenant, user = dental
     fake_model.push(
         text("Hi <script>alert(1)</script> <img src=x onerror=alert(2)> [x](javascript:alert(3))")
     )
     seen = events()
-    await chat_turn(
-        tenant=tenant, user=user, conversation_id=None, text="Hi", emit=seen, config=agent_config
-    )
+    await turn("Hi", emit=seen)
     html = seen.of("chat.text")[0]["html"]
     assert "<script" not in html
     assert "<img" not in html
@@ -106,20 +81,10 @@ async def test_markdown_from_the_model_is_sanitised_before_it_reaches_the_page(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
-async def test_a_stopped_turn_keeps_what_was_said(dental, fake_model, agent_config, events):
-    tenant, user = dental
+async def test_a_stopped_turn_keeps_what_was_said(fake_model, turn, events):
     fake_model.push(Reply(deltas=[{"content": "Half an ans"}], hang=True))
     seen = events()
-    task = asyncio.create_task(
-        chat_turn(
-            tenant=tenant,
-            user=user,
-            conversation_id=None,
-            text="Tell me everything",
-            emit=seen,
-            config=agent_config,
-        )
-    )
+    task = asyncio.create_task(turn("Tell me everything", emit=seen))
     await seen.until(lambda e: e.of("chat.delta"))
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -132,29 +97,15 @@ async def test_a_stopped_turn_keeps_what_was_said(dental, fake_model, agent_conf
 
 
 async def test_someone_elses_conversation_is_not_found(
-    dental, fake_model, agent_config, events, user_factory
+    dental, fake_model, turn, events, user_factory
 ):
-    tenant, user = dental
+    tenant, _ = dental
     fake_model.push(text("Private."))
-    theirs = await chat_turn(
-        tenant=tenant,
-        user=user,
-        conversation_id=None,
-        text="Hi",
-        emit=events(),
-        config=agent_config,
-    )
+    theirs = await turn("Hi")
     colleague = await sync_to_async(user_factory)("colin")
     await Membership.objects.acreate(user=colleague, tenant=tenant, role=Membership.Role.MEMBER)
     seen = events()
-    result = await chat_turn(
-        tenant=tenant,
-        user=colleague,
-        conversation_id=theirs.pk,
-        text="Let me in",
-        emit=seen,
-        config=agent_config,
-    )
+    result = await turn("Let me in", emit=seen, conversation_id=theirs.pk, user=colleague)
     assert result is None
     assert seen.types == ["chat.error"]
     assert seen.items[0]["code"] == "not_found"
@@ -174,13 +125,10 @@ async def test_someone_elses_conversation_is_not_found(
     ids=["empty", "blank", "null", "not-text", "too-long"],
 )
 async def test_bad_messages_are_refused_with_a_chat_error_and_nothing_stored(
-    dental, fake_model, agent_config, events, message, code
+    fake_model, turn, events, message, code
 ):
-    tenant, user = dental
     seen = events()
-    await chat_turn(
-        tenant=tenant, user=user, conversation_id=None, text=message, emit=seen, config=agent_config
-    )
+    await turn(message, emit=seen)
     assert seen.types == ["chat.error"]
     assert seen.items[0]["code"] == code
     assert await Conversation.objects.acount() == 0
@@ -188,18 +136,10 @@ async def test_bad_messages_are_refused_with_a_chat_error_and_nothing_stored(
 
 
 async def test_without_a_model_nothing_is_stored_and_the_error_says_how_to_configure_one(
-    dental, agent_config, events
+    agent_config, turn, events
 ):
-    tenant, user = dental
     seen = events()
-    await chat_turn(
-        tenant=tenant,
-        user=user,
-        conversation_id=None,
-        text="Hello?",
-        emit=seen,
-        config=dataclasses.replace(agent_config, model=""),
-    )
+    await turn("Hello?", emit=seen, config=dataclasses.replace(agent_config, model=""))
     assert seen.types == ["chat.error"]
     assert seen.items[0]["code"] == "model_not_configured"
     assert "LLM_MODEL" in seen.items[0]["message"]
@@ -207,9 +147,8 @@ async def test_without_a_model_nothing_is_stored_and_the_error_says_how_to_confi
 
 
 async def test_a_failure_of_ours_mid_turn_is_a_chat_error_not_a_crash(
-    dental, fake_model, agent_config, events, monkeypatch
+    fake_model, turn, events, monkeypatch
 ):
-    tenant, user = dental
     fake_model.push(text("Fine."))
 
     def broken(**kwargs):
@@ -220,9 +159,7 @@ async def test_a_failure_of_ours_mid_turn_is_a_chat_error_not_a_crash(
     original = chat_module.conversation_append
     monkeypatch.setattr(chat_module, "conversation_append", broken)
     seen = events()
-    await chat_turn(
-        tenant=tenant, user=user, conversation_id=None, text="Hi", emit=seen, config=agent_config
-    )
+    await turn("Hi", emit=seen)
     failure = seen.items[-1]
     assert (failure["type"], failure["code"]) == ("chat.error", "internal_error")
     assert "disk full" not in failure["message"]

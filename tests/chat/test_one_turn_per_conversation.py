@@ -10,7 +10,6 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from mcpbridge.chat import chat_turn
 from mcpbridge.leases import (
     ConversationBusy,
     conversation_lease_kept,
@@ -110,41 +109,23 @@ async def test_a_failed_reply_frees_the_conversation(dental, model_settings, soc
 
 
 async def test_a_turn_stopped_while_its_message_is_stored_frees_the_conversation(
-    dental, fake_model, agent_config, events
+    fake_model, turn, events
 ):
-    tenant, user = dental
     fake_model.push(text("Here."))
-    task = asyncio.create_task(
-        chat_turn(
-            tenant=tenant,
-            user=user,
-            conversation_id=None,
-            text="Quick",
-            emit=events(),
-            config=agent_config,
-        )
-    )
+    task = asyncio.create_task(turn("Quick"))
     await asyncio.sleep(0)  # the turn is now waiting for its message to be stored
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     conversation = await Conversation.objects.aget()
     seen = events()
-    await chat_turn(
-        tenant=tenant,
-        user=user,
-        conversation_id=conversation.pk,
-        text="Again",
-        emit=seen,
-        config=agent_config,
-    )
+    await turn("Again", emit=seen, conversation_id=conversation.pk)
     assert seen.types[-1] == "chat.done"
 
 
 async def test_with_the_cache_down_replies_are_still_written_and_the_log_says_so(
-    dental, fake_model, agent_config, events, settings, closed_port, caplog
+    fake_model, turn, events, settings, closed_port, caplog
 ):
-    tenant, user = dental
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -155,14 +136,7 @@ async def test_with_the_cache_down_replies_are_still_written_and_the_log_says_so
     fake_model.push(text("Still here."))
     seen = events()
     with caplog.at_level(logging.WARNING, logger="mcpbridge.leases"):
-        await chat_turn(
-            tenant=tenant,
-            user=user,
-            conversation_id=None,
-            text="Anyone?",
-            emit=seen,
-            config=agent_config,
-        )
+        await turn("Anyone?", emit=seen)
     assert seen.types[-1] == "chat.done"
     assert "turn lease not taken: the cache failed: ConnectionError" in caplog.text
 
