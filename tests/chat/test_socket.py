@@ -27,6 +27,15 @@ async def turn_events(socket, until="chat.done"):
             return seen
 
 
+async def chat_socket(sockets, user, text):
+    """An open socket of ``user`` in the dental office, that has sent ``text`` to a new
+    conversation."""
+    socket = await sockets("dental", user=user)
+    await socket.open()
+    await socket.send({"type": "chat.send", "conversation": None, "text": text})
+    return socket
+
+
 async def test_a_member_chats_over_the_socket_and_the_turn_is_stored(
     dental,
     model_settings,
@@ -36,9 +45,7 @@ async def test_a_member_chats_over_the_socket_and_the_turn_is_stored(
     model_settings.push(
         tool_calls(("search_contacts", {"query": "Alice"})), text("Alice is ", "a patient.")
     )
-    socket = await sockets("dental", user=user)
-    await socket.open()
-    await socket.send({"type": "chat.send", "conversation": None, "text": "Who is Alice?"})
+    socket = await chat_socket(sockets, user, "Who is Alice?")
     seen = await turn_events(socket)
     assert kinds(seen) == [
         "chat.started",
@@ -65,9 +72,7 @@ async def test_stop_ends_the_turn_and_keeps_what_was_written(
 ):
     _, user = dental
     model_settings.push(Reply(deltas=[{"content": "Thinking about"}], hang=True))
-    socket = await sockets("dental", user=user)
-    await socket.open()
-    await socket.send({"type": "chat.send", "conversation": None, "text": "Long question"})
+    socket = await chat_socket(sockets, user, "Long question")
     started = await socket.until(lambda e: e["type"] == "chat.delta")
     await socket.send({"type": "chat.stop", "conversation": started["conversation"]})
     done = await socket.until(lambda e: e["type"] == "chat.done")
@@ -84,9 +89,7 @@ async def test_one_turn_at_a_time_per_socket_and_stop_without_a_turn_is_an_error
 ):
     _, user = dental
     model_settings.push(Reply(deltas=[{"content": "Busy"}], hang=True))
-    socket = await sockets("dental", user=user)
-    await socket.open()
-    await socket.send({"type": "chat.send", "conversation": None, "text": "First"})
+    socket = await chat_socket(sockets, user, "First")
     await socket.until(lambda e: e["type"] == "chat.delta")
     await socket.send({"type": "chat.send", "conversation": None, "text": "Second"})
     busy = await socket.until(lambda e: e["type"] == "chat.error")
@@ -106,9 +109,7 @@ async def test_a_disconnect_mid_turn_stops_it_and_releases_the_child(
     _, user = dental
     ghl_sandbox.fail("/contacts/*", status=500, delay=3)
     model_settings.push(tool_calls(("get_contact", {"contactId": "ct_dental_alice"})))
-    socket = await sockets("dental", user=user)
-    await socket.open()
-    await socket.send({"type": "chat.send", "conversation": None, "text": "Alice?"})
+    socket = await chat_socket(sockets, user, "Alice?")
     started = await socket.until(lambda e: e["type"] == "tool.started")
     await socket.close()
     tool = await Message.objects.filter(
@@ -156,9 +157,7 @@ async def test_a_viewer_and_a_program_cannot_chat(
     tenant, _ = dental
     viewer = await sync_to_async(user_factory)("vera")
     await Membership.objects.acreate(user=viewer, tenant=tenant, role=Membership.Role.VIEWER)
-    socket = await sockets("dental", user=viewer)
-    await socket.open()
-    await socket.send({"type": "chat.send", "conversation": None, "text": "hi"})
+    socket = await chat_socket(sockets, viewer, "hi")
     refused = await socket.event()
     assert (refused["type"], refused["code"]) == ("chat.error", "forbidden")
 
@@ -180,9 +179,7 @@ async def test_rights_are_checked_again_for_every_message(
 ):
     tenant, user = dental
     model_settings.push(text("First answer."))
-    socket = await sockets("dental", user=user)
-    await socket.open()
-    await socket.send({"type": "chat.send", "conversation": None, "text": "One"})
+    socket = await chat_socket(sockets, user, "One")
     await socket.until(lambda e: e["type"] == "chat.done")
     await Membership.objects.filter(user=user, tenant=tenant).adelete()
     await socket.send({"type": "chat.send", "conversation": None, "text": "Two"})
@@ -205,9 +202,7 @@ async def test_the_assistants_tool_calls_count_against_the_tenants_budget(
     model_settings.push(
         tool_calls(("list_calendars", {}), ("list_pipelines", {})), text("One of two.")
     )
-    socket = await sockets("dental", user=user)
-    await socket.open()
-    await socket.send({"type": "chat.send", "conversation": None, "text": "Both, please"})
+    socket = await chat_socket(sockets, user, "Both, please")
     seen = await turn_events(socket)
     outcomes = sorted(
         e["type"] + ":" + e.get("code", "")
