@@ -108,6 +108,24 @@ async def test_a_failed_reply_frees_the_conversation(dental, model_settings, soc
     assert (await ended(second))["type"] == "chat.done"
 
 
+@pytest.mark.parametrize(
+    "reply", [text("Done."), error(503, "overloaded", "server_error")], ids=["done", "failed"]
+)
+async def test_the_conversation_is_free_by_the_time_its_turn_says_it_ended(fake_model, turn, reply):
+    # A page that hears the end may send the next message at once, from any window.
+    fake_model.push(reply)
+    taken = []
+
+    async def take_at_the_end(event):
+        if event["type"] in ("chat.done", "chat.error"):
+            lease = conversation_lease_take(conversation_id=event["conversation"], seconds=5)
+            taken.append(lease)
+
+    await turn("Hello", emit=take_at_the_end)
+    assert len(taken) == 1
+    conversation_lease_release(lease=taken[0])
+
+
 async def test_a_turn_stopped_while_its_message_is_stored_frees_the_conversation(
     fake_model, turn, events
 ):
