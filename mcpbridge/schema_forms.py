@@ -30,10 +30,6 @@ class FormField:
     maximum: Any = None
     placeholder: str = ""
 
-    @property
-    def input_id(self) -> str:
-        return f"arg-{self.name}"
-
 
 def _label(name: str) -> str:
     spaced = "".join(f" {c.lower()}" if c.isupper() else c for c in name).replace("_", " ")
