@@ -225,12 +225,16 @@ def _margin(margin: timedelta | None) -> timedelta:
     return timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN)
 
 
+def _needs_reauth(tenant: Tenant) -> TenantNeedsReauth:
+    return TenantNeedsReauth(
+        f"Tenant {tenant.slug!r} must sign in with GHL again: {tenant.status_reason}",
+        tenant_slug=tenant.slug,
+    )
+
+
 def _require_usable(tenant: Tenant) -> None:
     if tenant.status == Tenant.Status.NEEDS_REAUTH:
-        raise TenantNeedsReauth(
-            f"Tenant {tenant.slug!r} must sign in with GHL again: {tenant.status_reason}",
-            tenant_slug=tenant.slug,
-        )
+        raise _needs_reauth(tenant)
     if tenant.status != Tenant.Status.ACTIVE:
         raise TenantInactive(
             f"Tenant {tenant.slug!r} is {tenant.get_status_display().lower()}.",
@@ -365,10 +369,7 @@ def _mark_needs_reauth(secret: TenantSecret, reason: str) -> TenantNeedsReauth:
     tenant.status = Tenant.Status.NEEDS_REAUTH
     tenant.status_reason = reason[:_MAX_REASON]
     tenant.save(update_fields=["status", "status_reason", "updated_at"])
-    return TenantNeedsReauth(
-        f"Tenant {tenant.slug!r} must sign in with GHL again: {tenant.status_reason}",
-        tenant_slug=tenant.slug,
-    )
+    return _needs_reauth(tenant)
 
 
 def _store_refreshed(secret: TenantSecret, tokens: oauth.RefreshedTokens, *, now: datetime) -> None:

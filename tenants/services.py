@@ -11,14 +11,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F
 
-from tenants.access import api_token_authenticate, api_token_create, api_token_revoke
 from tenants.models import Membership, Tenant, TenantSecret
 from tenants.signals import credentials_changed_on_commit
 
 __all__ = [
-    "api_token_authenticate",
-    "api_token_create",
-    "api_token_revoke",
     "membership_grant",
     "tenant_disable",
     "tenant_enable",

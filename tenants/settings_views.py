@@ -27,7 +27,11 @@ class Connection:
 
 
 def tenant_connection(tenant: Tenant) -> Connection:
-    secret = TenantSecret.objects.filter(tenant=tenant).first()
+    """What the home page and the settings page say of the tenant's link to HighLevel."""
+    try:
+        secret: TenantSecret | None = tenant.secret
+    except TenantSecret.DoesNotExist:
+        secret = None
     if tenant.status == Tenant.Status.DISABLED:
         return Connection("off", "Disabled by an administrator.", False, False, secret)
     if tenant.status != Tenant.Status.ACTIVE:

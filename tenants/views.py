@@ -10,7 +10,8 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from tenants.models import Membership, Tenant, TenantSecret
+from tenants.models import Membership, Tenant
+from tenants.settings_views import tenant_connection
 from tenants.webhook_signatures import SignatureRejected, webhook_signature_verify
 from tenants.webhooks import WebhookRejected, app_event_parse, app_event_receive
 
@@ -25,20 +26,6 @@ class TenantRow:
     needs_reconnect: bool
 
 
-def _connection_of(tenant: Tenant) -> tuple[str, bool]:
-    try:
-        secret: TenantSecret | None = tenant.secret
-    except TenantSecret.DoesNotExist:
-        secret = None
-    if tenant.status == Tenant.Status.DISABLED:
-        return "Disabled by an administrator.", False
-    if tenant.status in (Tenant.Status.NEEDS_REAUTH, Tenant.Status.UNINSTALLED):
-        return tenant.status_reason or tenant.get_status_display(), True
-    if secret is None or not secret.is_readable:
-        return "Not connected: sign in with HighLevel again.", True
-    return "Connected.", False
-
-
 def _tenant_rows(user: object) -> list[TenantRow]:
     memberships = (
         Membership.objects.filter(user=user)
@@ -47,9 +34,14 @@ def _tenant_rows(user: object) -> list[TenantRow]:
     )
     rows = []
     for membership in memberships:
-        connection, needs_reconnect = _connection_of(membership.tenant)
+        connection = tenant_connection(membership.tenant)
         rows.append(
-            TenantRow(membership.tenant, membership.get_role_display(), connection, needs_reconnect)
+            TenantRow(
+                membership.tenant,
+                membership.get_role_display(),
+                connection.summary,
+                connection.needs_reconnect,
+            )
         )
     return rows
 

@@ -53,7 +53,7 @@ class HighLevelGrant:
             "scope": self.scope,
         }
 
-    def token_payload(self, *, location_id: str = "", name: str = "") -> dict[str, Any]:
+    def token_payload(self, *, name: str = "") -> dict[str, Any]:
         """The payload ``upsert_credentials`` takes for this grant's location."""
         payload: dict[str, Any] = {
             "access_token": self.access_token,
@@ -61,7 +61,7 @@ class HighLevelGrant:
             "scope": self.scope,
             "token_type": self.token_type,
             "userType": LOCATION,
-            "locationId": location_id or self.location_id,
+            "locationId": self.location_id,
             "companyId": self.company_id,
             "userId": self.user_id,
             "name": name,

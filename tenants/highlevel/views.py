@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
+from tenants import oauth
 from tenants.credentials import CredentialsError
 from tenants.highlevel import client, pages
 from tenants.highlevel.agency import (
@@ -40,7 +41,7 @@ class HighLevelOAuth2Adapter(OAuth2Adapter):
 
     @property
     def access_token_url(self) -> str:  # type: ignore[override]
-        return settings.GHL_BASE_URL.rstrip("/") + "/oauth/token"
+        return oauth.token_url()
 
     def get_access_token_data(
         self, request: HttpRequest, app: SocialApp, client_: OAuth2Client, pkce_code_verifier=None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -13,7 +13,7 @@ from django.test import Client
 
 from mcpbridge.sandbox import APP_ID, BEN, DENTAL, Sandbox
 from tenants import oauth
-from tenants.signals import credentials_changed
+from tests.tenants.conftest import changes  # noqa: F401 (a fixture, offered here too)
 
 CALLBACK_PATH = "/accounts/highlevel/login/callback/"
 # The browser: one pooled client, as a browser keeps its connections.
@@ -89,17 +89,3 @@ def sign_in() -> Callable[..., Any]:
         return client.get(path)
 
     return run
-
-
-@pytest.fixture
-def changes() -> Iterator[list[dict[str, Any]]]:
-    """Every credentials_changed sent during the test, as its keyword arguments."""
-    received: list[dict[str, Any]] = []
-
-    def record(sender: Any, **kwargs: Any) -> None:
-        kwargs.pop("signal", None)
-        received.append(kwargs)
-
-    credentials_changed.connect(record, dispatch_uid="tests.signin.changes")
-    yield received
-    credentials_changed.disconnect(dispatch_uid="tests.signin.changes")
