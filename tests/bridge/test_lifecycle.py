@@ -47,8 +47,11 @@ async def test_an_in_flight_call_keeps_its_child_from_being_reaped(
     spec = make_spec("acme")
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         await client.call_tool("sleep", {"seconds": 0.8})
-        # Many reaper passes ran during the call; the child is still the same one.
-        result = await client.call_tool("pid")
+        # Many reaper passes ran during the call; the child was not retired: a new
+        # use still goes to it rather than to a fresh one.
+        async with supervisor.acquire("acme", fixed(spec), version=1) as again:
+            result = await again.call_tool("pid")
+    assert again.pid == client.pid
     assert int(result.content[0].text) == client.pid
     assert await wait_until(lambda: gone(supervisor, client.pid))
 
