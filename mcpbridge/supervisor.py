@@ -202,11 +202,11 @@ class Supervisor:
 
     def _use(self, child: Child) -> Child:
         child.refcount += 1
-        child.touch()
         return child
 
     def _checkin(self, child: Child) -> None:
         child.refcount -= 1
+        # Idle time only counts while no use is open, so the end of a use is what sets it.
         child.touch()
         if child.refcount == 0 and child.state is State.STOPPING:
             child.request_stop(child.retire_reason or "rotated")
