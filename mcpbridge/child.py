@@ -95,7 +95,6 @@ class Child:
         self.pid: int | None = None
         self.refcount = 0
         self.started_at = time.monotonic()
-        self.started_wall = time.time()
         self.last_used = self.started_at
         self.stop_reason: str | None = None
         self.retire_reason: str | None = None
