@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
+from mcpbridge.processes import process_rss_bytes
 from mcpbridge.registry import get_registry
 
 
@@ -43,6 +44,12 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
+def _memory(pid: int | None) -> str:
+    # Read for this page only: /health lists the same children and must stay cheap.
+    rss = process_rss_bytes(pid) if pid else None
+    return f"{rss / 1_048_576:.1f} MiB" if rss else "—"
+
+
 def _tenant_url(key: str) -> str:
     try:
         return reverse("admin:tenants_tenant_change", args=[key])
@@ -62,7 +69,7 @@ def _rows() -> list[ChildRow]:
             age=_duration(info.age),
             idle=_duration(info.idle),
             refcount=info.refcount,
-            rss=f"{info.rss_bytes / 1_048_576:.1f} MiB" if info.rss_bytes else "—",
+            rss=_memory(info.pid),
             failures=info.failures,
             retry_in=_duration(info.retry_in),
             last_output=info.last_output,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -24,6 +23,7 @@ from typing import Any
 
 import anyio
 import mcp_types as types
+import pydantic_core
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.client.session import ClientSession, IncomingMessage
 from mcp.shared.exceptions import MCPError
@@ -63,10 +63,12 @@ def _answer_to_malformed_response(line: bytes) -> SessionMessage | None:
 
     The session drops a message it cannot validate; a response such as
     ``{"id": 7, "result": null}`` would then leave request 7 waiting for its
-    time limit. Anything that is not recognisably a response stays dropped.
+    time limit. Anything that is not recognisably a response stays dropped. The
+    parser is pydantic's, as above: its depth limit fails as a ValueError, where the
+    json module's would raise RecursionError out of the pump and end the session.
     """
     try:
-        message = json.loads(line)
+        message = pydantic_core.from_json(line)
     except ValueError:
         return None
     if not isinstance(message, dict) or not ("result" in message or "error" in message):
@@ -93,7 +95,6 @@ class Child:
         self.pid: int | None = None
         self.refcount = 0
         self.started_at = time.monotonic()
-        self.started_wall = time.time()
         self.last_used = self.started_at
         self.stop_reason: str | None = None
         self.retire_reason: str | None = None

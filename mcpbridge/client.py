@@ -89,7 +89,6 @@ class ChildClient:
         finally:
             metrics.TOOL_CALL_SECONDS.observe(time.perf_counter() - started)
             metrics.TOOL_CALLS.labels(outcome).inc()
-            child.touch()
 
     async def _bounded(self, child: Child, limit: float, call: Callable[[], Awaitable[Any]]) -> Any:
         try:

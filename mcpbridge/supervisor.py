@@ -37,7 +37,6 @@ from mcpbridge.errors import (
 from mcpbridge.processes import (
     default_run_root,
     is_running,
-    process_rss_bytes,
     remove_dead_worker_dirs,
     signal_group,
     sweep_as,
@@ -100,7 +99,6 @@ class ChildInfo:
     age: float | None
     idle: float | None
     refcount: int
-    rss_bytes: int | None
     failures: int
     retry_in: float | None
     last_output: str
@@ -204,11 +202,11 @@ class Supervisor:
 
     def _use(self, child: Child) -> Child:
         child.refcount += 1
-        child.touch()
         return child
 
     def _checkin(self, child: Child) -> None:
         child.refcount -= 1
+        # Idle time only counts while no use is open, so the end of a use is what sets it.
         child.touch()
         if child.refcount == 0 and child.state is State.STOPPING:
             child.request_stop(child.retire_reason or "rotated")
@@ -461,7 +459,6 @@ class Supervisor:
             age=now - child.started_at,
             idle=0.0 if child.refcount else now - child.last_used,
             refcount=child.refcount,
-            rss_bytes=process_rss_bytes(child.pid) if child.pid else None,
             failures=slot.failures if slot else 0,
             retry_in=None,
             last_output=child.log.tail[-1] if child.log.tail else "",
@@ -479,7 +476,6 @@ class Supervisor:
             age=None,
             idle=None,
             refcount=0,
-            rss_bytes=None,
             failures=slot.failures,
             retry_in=max(0.0, until - now),
             last_output="",

@@ -2,7 +2,8 @@
 
 Startup flags: --crash-on-start, --hang-on-init, --stderr-at-start BYTES, --ignore-eof,
 --ignore-sigterm, --page-size N. Tools: echo, sleep, hang, freeze, crash, stderr, env,
-pid, change_tools, grandchild, fail, error_result, say_token, null_result.
+pid, change_tools, grandchild, fail, error_result, say_token, null_result,
+deep_result.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _write_lock = threading.Lock()
 _frozen = threading.Event()
 _tools = ["echo", "sleep", "hang", "freeze", "crash", "stderr", "env", "pid"]
 _tools += ["change_tools", "grandchild", "fail", "error_result", "say_token", "null_result"]
+_tools += ["deep_result"]
 
 
 def send(message: dict[str, Any]) -> None:
@@ -108,6 +110,13 @@ def call_tool(request: dict[str, Any]) -> None:
         return
     if name == "null_result":
         send({"jsonrpc": "2.0", "id": request["id"], "result": None})
+        return
+    if name == "deep_result":
+        nested = "[" * 100_000 + "]" * 100_000
+        line = f'{{"jsonrpc": "2.0", "id": {json.dumps(request["id"])}, "result": {nested}}}\n'
+        with _write_lock:
+            sys.stdout.buffer.write(line.encode())
+            sys.stdout.buffer.flush()
         return
     if name not in TOOLS:
         error = {"code": -32602, "message": f"Unknown tool: {name}"}

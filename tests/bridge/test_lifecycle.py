@@ -40,6 +40,16 @@ async def test_idle_children_are_reaped_after_the_idle_timeout(
     assert sample("mcp_reaps_total", reason="idle") - reaped == 1
 
 
+async def test_each_use_restarts_the_idle_clock(supervisor_factory: Callable[..., Supervisor]):
+    supervisor = supervisor_factory(idle_timeout=0.5, reap_interval=0.05)
+    pids = set()
+    for _ in range(12):  # 1.2 s in all, never 0.5 s without a use
+        pids.add(await use_once(supervisor, "acme"))
+        await asyncio.sleep(0.1)
+    (pid,) = pids
+    assert await wait_until(lambda: gone(supervisor, pid))
+
+
 async def test_an_in_flight_call_keeps_its_child_from_being_reaped(
     supervisor_factory: Callable[..., Supervisor],
 ):
@@ -47,8 +57,11 @@ async def test_an_in_flight_call_keeps_its_child_from_being_reaped(
     spec = make_spec("acme")
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         await client.call_tool("sleep", {"seconds": 0.8})
-        # Many reaper passes ran during the call; the child is still the same one.
-        result = await client.call_tool("pid")
+        # Many reaper passes ran during the call; the child was not retired: a new
+        # use still goes to it rather than to a fresh one.
+        async with supervisor.acquire("acme", fixed(spec), version=1) as again:
+            result = await again.call_tool("pid")
+    assert again.pid == client.pid
     assert int(result.content[0].text) == client.pid
     assert await wait_until(lambda: gone(supervisor, client.pid))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
@@ -206,6 +207,7 @@ async def test_staff_see_the_children_page_and_can_stop_a_child(
     assert "acme" in body
     assert str(pid) in body
     assert "running" in body
+    assert re.search(r"<td>\d+\.\d MiB</td>", body)
     assert store.secrets[1].access_token not in body
     assert stopped.status_code == 302
     assert not is_running(pid)

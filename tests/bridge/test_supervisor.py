@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from mcpbridge.errors import ChildStopped, ToolCallFailed
+from mcpbridge.errors import CallTimeout, ChildStopped, ToolCallFailed
 from mcpbridge.supervisor import Supervisor
 from tests.bridge.conftest import exists, fixed, make_spec, server_command
 
@@ -128,9 +128,9 @@ async def test_a_tool_list_spread_over_pages_is_read_whole(supervisor: Superviso
     spec = make_spec("acme", flags=("--page-size", "3"))
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
-    assert len(names) == 14
+    assert len(names) == 15
     assert names[0] == "echo"
-    assert names[-1] == "null_result"
+    assert names[-1] == "deep_result"
 
 
 async def test_a_tool_error_result_comes_back_as_a_result(supervisor: Supervisor):
@@ -160,6 +160,16 @@ async def test_a_malformed_answer_fails_its_call_at_once_and_keeps_the_child(
             await asyncio.wait_for(client.call_tool("null_result"), timeout=5)
         result = await client.call_tool("echo", {"text": "still here"})
     assert result.content[0].text == "still here"
+
+
+async def test_an_answer_nested_too_deep_to_read_is_dropped_and_the_child_keeps_serving(
+    supervisor: Supervisor,
+):
+    async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
+        with pytest.raises(CallTimeout):
+            await client.call_tool("deep_result", time_limit=0.5)
+        result = await client.call_tool("pid")
+    assert int(result.content[0].text) == client.pid
 
 
 async def test_an_unknown_tool_fails_with_the_servers_message(supervisor: Supervisor):
