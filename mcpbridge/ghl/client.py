@@ -42,7 +42,6 @@ class PreparedRequest:
 class GhlResponse:
     status: int
     data: Any
-    text: str
 
 
 class GhlError(Exception):
@@ -188,7 +187,7 @@ class GhlClient:
 
     def _result(self, request: PreparedRequest, response: httpx.Response) -> GhlResponse:
         if response.is_success:
-            return GhlResponse(response.status_code, parse_body(response), response.text)
+            return GhlResponse(response.status_code, parse_body(response))
         raise GhlError(error_message(request, response), status=response.status_code)
 
 
