@@ -69,12 +69,11 @@ def ghl_message(response: httpx.Response) -> str:
 def retry_after_seconds(response: httpx.Response) -> float | None:
     raw = response.headers.get("Retry-After")
     if raw:
-        try:
+        with contextlib.suppress(ValueError):
             return max(float(raw), 0.0)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(raw)
-            if parsed is not None:
-                return max(parsed.timestamp() - time.time(), 0.0)
+        # An HTTP date; one that does not parse is ignored like a missing header.
+        with contextlib.suppress(TypeError, ValueError):
+            return max(email.utils.parsedate_to_datetime(raw).timestamp() - time.time(), 0.0)
     interval = response.headers.get("X-RateLimit-Interval-Milliseconds")
     remaining = response.headers.get("X-RateLimit-Remaining")
     if interval and remaining is not None and remaining.strip() in ("0", "-1"):
