@@ -65,10 +65,6 @@ class Operation:
         return self.method in IDEMPOTENT_METHODS
 
     @property
-    def read_only(self) -> bool:
-        return self.method == "GET"
-
-    @property
     def tool_name(self) -> str:
         return self.id.replace(".", "_")
 

@@ -42,7 +42,6 @@ class PreparedRequest:
 class GhlResponse:
     status: int
     data: Any
-    text: str
 
 
 class GhlError(Exception):
@@ -70,12 +69,11 @@ def ghl_message(response: httpx.Response) -> str:
 def retry_after_seconds(response: httpx.Response) -> float | None:
     raw = response.headers.get("Retry-After")
     if raw:
-        try:
+        with contextlib.suppress(ValueError):
             return max(float(raw), 0.0)
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(raw)
-            if parsed is not None:
-                return max(parsed.timestamp() - time.time(), 0.0)
+        # An HTTP date; one that does not parse is ignored like a missing header.
+        with contextlib.suppress(TypeError, ValueError):
+            return max(email.utils.parsedate_to_datetime(raw).timestamp() - time.time(), 0.0)
     interval = response.headers.get("X-RateLimit-Interval-Milliseconds")
     remaining = response.headers.get("X-RateLimit-Remaining")
     if interval and remaining is not None and remaining.strip() in ("0", "-1"):
@@ -188,7 +186,7 @@ class GhlClient:
 
     def _result(self, request: PreparedRequest, response: httpx.Response) -> GhlResponse:
         if response.is_success:
-            return GhlResponse(response.status_code, parse_body(response), response.text)
+            return GhlResponse(response.status_code, parse_body(response))
         raise GhlError(error_message(request, response), status=response.status_code)
 
 

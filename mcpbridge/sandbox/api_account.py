@@ -13,17 +13,10 @@ from mcpbridge.sandbox.web import (
     json_body,
     owned,
     require,
+    rows_of,
     same_location,
     sandbox_state,
 )
-
-
-def rows_of(request: Request, table: str, auth: TokenInfo) -> list[dict]:
-    return [
-        row
-        for row in sandbox_state(request).data[table].values()
-        if row["locationId"] == auth.location_id
-    ]
 
 
 @api("locations.readonly")

@@ -18,6 +18,7 @@ from mcpbridge.sandbox.web import (
     json_body,
     owned,
     require,
+    rows_of,
     same_location,
     sandbox_state,
 )
@@ -50,11 +51,7 @@ def parse_time(value: Any, name: str) -> datetime:
 @api("calendars.readonly")
 async def list_calendars(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.query_params.get("locationId"))
-    rows = [
-        c
-        for c in sandbox_state(request).data["calendars"].values()
-        if c["locationId"] == auth.location_id
-    ]
+    rows = rows_of(request, "calendars", auth)
     if request.query_params.get("groupId"):
         rows = [c for c in rows if c["groupId"] == request.query_params["groupId"]]
     return JSONResponse({"calendars": rows})

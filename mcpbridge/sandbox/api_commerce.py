@@ -10,7 +10,15 @@ from starlette.routing import Route
 
 from mcpbridge.sandbox.api_contacts import iso_now
 from mcpbridge.sandbox.state import TokenInfo
-from mcpbridge.sandbox.web import ApiError, api, json_body, require, same_location, sandbox_state
+from mcpbridge.sandbox.web import (
+    ApiError,
+    api,
+    json_body,
+    require,
+    rows_of,
+    same_location,
+    sandbox_state,
+)
 
 SEND_ACTIONS = ("sms_and_email", "send_manually", "email", "sms")
 
@@ -33,11 +41,7 @@ async def list_invoices(request: Request, auth: TokenInfo) -> Response:
     query = request.query_params
     alt_location(query, auth)
     require(dict(query), "limit", "offset")
-    rows = [
-        r
-        for r in sandbox_state(request).data["invoices"].values()
-        if r["altId"] == auth.location_id
-    ]
+    rows = rows_of(request, "invoices", auth, field="altId")
     if query.get("status"):
         rows = [r for r in rows if r["status"] == query["status"]]
     if query.get("contactId"):
@@ -80,11 +84,7 @@ async def send_invoice(request: Request, auth: TokenInfo) -> Response:
 async def list_products(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.query_params.get("locationId"))
     search = (request.query_params.get("search") or "").lower()
-    rows = [
-        r
-        for r in sandbox_state(request).data["products"].values()
-        if r["locationId"] == auth.location_id and search in r["name"].lower()
-    ]
+    rows = [r for r in rows_of(request, "products", auth) if search in r["name"].lower()]
     return JSONResponse({"products": rows, "total": [{"total": len(rows)}]})
 
 

@@ -16,6 +16,7 @@ from mcpbridge.sandbox.web import (
     json_body,
     owned,
     require,
+    rows_of,
     same_location,
     sandbox_state,
 )
@@ -33,10 +34,6 @@ def iso_now(state: SandboxState) -> str:
         .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z")
     )
-
-
-def contacts_of(state: SandboxState, location_id: str) -> list[dict[str, Any]]:
-    return [c for c in state.data["contacts"].values() if c["locationId"] == location_id]
 
 
 def contact_matches(contact: dict[str, Any], query: str) -> bool:
@@ -62,10 +59,8 @@ def contact_apply(
     return contact
 
 
-def duplicate_of(
-    state: SandboxState, location_id: str, body: dict[str, Any]
-) -> dict[str, Any] | None:
-    for contact in contacts_of(state, location_id):
+def duplicate_of(request: Request, auth: TokenInfo, body: dict[str, Any]) -> dict[str, Any] | None:
+    for contact in rows_of(request, "contacts", auth):
         if body.get("email") and (contact.get("email") or "").lower() == str(body["email"]).lower():
             return contact
         if body.get("phone") and contact.get("phone") == body["phone"]:
@@ -99,11 +94,8 @@ async def search(request: Request, auth: TokenInfo) -> Response:
         raise ApiError(
             422, ["pageLimit must not be greater than 500", "page must not be less than 1"]
         )
-    found = [
-        c
-        for c in contacts_of(sandbox_state(request), auth.location_id or "")
-        if contact_matches(c, str(body.get("query") or ""))
-    ]
+    query = str(body.get("query") or "")
+    found = [c for c in rows_of(request, "contacts", auth) if contact_matches(c, query)]
     return JSONResponse({"contacts": found[(page - 1) * limit : page * limit], "total": len(found)})
 
 
@@ -112,11 +104,7 @@ async def list_contacts(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.query_params.get("locationId"))
     query = request.query_params.get("query", "")
     limit = int(request.query_params.get("limit") or 20)
-    found = [
-        c
-        for c in contacts_of(sandbox_state(request), auth.location_id or "")
-        if contact_matches(c, query)
-    ]
+    found = [c for c in rows_of(request, "contacts", auth) if contact_matches(c, query)]
     return JSONResponse({"contacts": found[:limit], "meta": {"total": len(found)}})
 
 
@@ -133,7 +121,7 @@ async def create_contact(request: Request, auth: TokenInfo) -> Response:
     state = sandbox_state(request)
     body = await json_body(request)
     same_location(auth, body.get("locationId"))
-    existing = duplicate_of(state, auth.location_id or "", body)
+    existing = duplicate_of(request, auth, body)
     if existing is not None:
         raise ApiError(400, "This location does not allow duplicated contacts.")
     return JSONResponse(
@@ -146,7 +134,7 @@ async def upsert_contact(request: Request, auth: TokenInfo) -> Response:
     state = sandbox_state(request)
     body = await json_body(request)
     same_location(auth, body.get("locationId"))
-    existing = duplicate_of(state, auth.location_id or "", body)
+    existing = duplicate_of(request, auth, body)
     if existing is None:
         return JSONResponse(
             {"new": True, "contact": contact_new(state, auth.location_id or "", body)},

@@ -16,6 +16,7 @@ from mcpbridge.sandbox.web import (
     json_body,
     owned,
     require,
+    rows_of,
     same_location,
     sandbox_state,
 )
@@ -36,11 +37,7 @@ MESSAGE_TYPES = {
 async def search(request: Request, auth: TokenInfo) -> Response:
     query = request.query_params
     same_location(auth, query.get("locationId"))
-    rows = [
-        c
-        for c in sandbox_state(request).data["conversations"].values()
-        if c["locationId"] == auth.location_id
-    ]
+    rows = rows_of(request, "conversations", auth)
     if query.get("contactId"):
         rows = [c for c in rows if c["contactId"] == query["contactId"]]
     if query.get("query"):

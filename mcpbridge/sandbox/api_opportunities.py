@@ -16,6 +16,7 @@ from mcpbridge.sandbox.web import (
     json_body,
     owned,
     require,
+    rows_of,
     same_location,
     sandbox_state,
 )
@@ -54,12 +55,7 @@ def opportunity_filter(rows: list[dict[str, Any]], query: Any) -> list[dict[str,
 async def search(request: Request, auth: TokenInfo) -> Response:
     query = request.query_params
     same_location(auth, query.get("location_id"))
-    rows = [
-        o
-        for o in sandbox_state(request).data["opportunities"].values()
-        if o["locationId"] == auth.location_id
-    ]
-    rows = opportunity_filter(rows, query)
+    rows = opportunity_filter(rows_of(request, "opportunities", auth), query)
     limit = int(query.get("limit") or 20)
     page = int(query.get("page") or 1)
     meta = {
@@ -73,12 +69,7 @@ async def search(request: Request, auth: TokenInfo) -> Response:
 @api("opportunities.readonly")
 async def pipelines(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.query_params.get("locationId"))
-    rows = [
-        p
-        for p in sandbox_state(request).data["pipelines"].values()
-        if p["locationId"] == auth.location_id
-    ]
-    return JSONResponse({"pipelines": rows})
+    return JSONResponse({"pipelines": rows_of(request, "pipelines", auth)})
 
 
 def stage_check(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import secrets
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -224,16 +225,7 @@ def refresh_exchange(state: SandboxState, form: dict[str, str]) -> Response:
         )
     # Refresh tokens are single-use: the next one replaces this one.
     record.used = True
-    old = record.grant
-    info = TokenInfo(
-        user_type=old.user_type,
-        company_id=old.company_id,
-        location_id=old.location_id,
-        user_id=old.user_id,
-        scopes=old.scopes,
-        expires_at=state.now() + ACCESS_TOKEN_SECONDS,
-        client_id=old.client_id,
-    )
+    info = replace(record.grant, expires_at=state.now() + ACCESS_TOKEN_SECONDS)
     return JSONResponse(state.token_issue(info, with_refresh=True))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import uvicorn
 
 from mcpbridge.sandbox.app import create_app
-from mcpbridge.sandbox.seed import DENTAL, seed_world
+from mcpbridge.sandbox.seed import DENTAL
 from mcpbridge.sandbox.state import ACCESS_TOKEN_SECONDS, Fault, RecordedRequest, SandboxState
 from mcpbridge.sandbox.webhooks import WebhookSender
 
@@ -98,7 +98,7 @@ class Sandbox:
         with state.lock:
             state.client_id, state.client_secret = fresh.client_id, fresh.client_secret
             state.rate_limit, state.rate_window = fresh.rate_limit, fresh.rate_window
-            state.data = seed_world()
+            state.data = fresh.data
             state.tokens.clear()
             state.refresh_tokens.clear()
             state.grants.clear()

@@ -67,6 +67,17 @@ def same_location(auth: TokenInfo, location_id: str | None) -> None:
         raise ApiError(403, "The token does not have access to this location.")
 
 
+def rows_of(
+    request: Request, table: str, auth: TokenInfo, field: str = "locationId"
+) -> list[dict[str, Any]]:
+    """The rows of ``table`` that belong to the token's location."""
+    return [
+        row
+        for row in sandbox_state(request).data[table].values()
+        if row.get(field) == auth.location_id
+    ]
+
+
 def owned(
     table: dict[str, Any], key: str, auth: TokenInfo, what: str, field: str = "locationId"
 ) -> dict[str, Any]:

@@ -153,3 +153,12 @@ def test_retry_after_reads_ghl_headers() -> None:
         == 10.0
     )
     assert retry_after_seconds(response(**{"X-RateLimit-Remaining": "5"})) is None
+    assert retry_after_seconds(response(**{"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
+
+
+async def test_a_malformed_retry_after_is_waited_out_not_a_crash(ghl_sandbox: Sandbox) -> None:
+    ghl_sandbox.fail("/contacts/*", status=429, times=1, headers={"Retry-After": "soon"})
+    async with inproc_child(ghl_sandbox, rate_window=0.2) as client:
+        result = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+    assert result_json(result)["contact"]["id"] == "ct_dental_alice"
+    assert [r.status for r in ghl_sandbox.requests()] == [429, 200]
