@@ -8,6 +8,8 @@ from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from mcpbridge.ghl.catalogue import catalogue_load
+from mcpbridge.ghl.core import core_tools
 from mcpbridge.sandbox import ANA, BEN, COMPANY_ID, DENTAL, ROOFING, Sandbox
 from tenants.models import Membership, Tenant, TenantSecret
 from tests.signin.conftest import authorisation_start, consent
@@ -209,3 +211,17 @@ def test_the_consent_page_is_served_by_the_sandbox_not_the_app(client, highlevel
     authorisation = authorisation_start(client)
     callback = consent(authorisation)
     assert callback.startswith("/accounts/highlevel/login/callback/?code=")
+
+
+def test_the_default_scopes_let_every_core_tool_reach_ghl(settings) -> None:
+    catalogue = catalogue_load()
+    asked = set(settings.GHL_OAUTH_SCOPES)
+    # The spec names no scope for setting a custom value; GHL wants this one.
+    needed = {"update_custom_value": ("locations/customValues.write",)}
+    short = {
+        tool.name: scopes
+        for tool in core_tools()
+        if (scopes := needed.get(tool.name) or catalogue.get(tool.operation).scopes)
+        and not asked & set(scopes)
+    }
+    assert short == {}
