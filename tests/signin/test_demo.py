@@ -14,7 +14,8 @@ from tests.conftest import REPO_ROOT, base_env, free_port, run_manage
 from tests.signin.conftest import _HIDDEN
 
 
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
+# The demo migrates a fresh database before it serves: on a loaded machine that takes a while.
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
