@@ -311,6 +311,19 @@ async def test_the_61st_call_in_a_minute_is_429_and_the_budget_comes_back(world,
     assert again["RateLimit-Remaining"] == "59"
 
 
+async def test_a_spent_budget_still_lists_the_tools_without_a_retry_after(
+    world, settings, ratelimit_clock
+):
+    settings.TENANT_RATE_LIMIT = "1/m"
+    client = Api(bearer(world.acme_token))
+    assert (await client.post("/mcp/acme/tool/get_location", {})).status_code == 200
+    assert (await client.post("/mcp/acme/tool/get_location", {})).status_code == 429
+    listing = await client.get("/mcp/acme/tools")
+    assert listing.status_code == 200
+    assert listing["RateLimit-Remaining"] == "0"
+    assert "Retry-After" not in listing
+
+
 async def test_a_declared_content_length_over_the_limit_is_413_unread(world):
     client = Api(bearer(world.acme_token))
     response = await client.post("/mcp/acme/tool/get_location", "{}", {"Content-Length": "999999"})
