@@ -257,7 +257,7 @@ async def test_a_call_over_the_time_limit_is_504(test_server, settings):
     assert (response.status_code, response.json()["code"]) == (504, "call_timeout")
 
 
-async def test_no_room_for_another_child_is_503_with_retry_after(test_server, settings):
+async def test_no_room_for_another_child_is_503_at_capacity(test_server, settings):
     settings.MCP_MAX_CHILDREN = 1
     acme = Api(bearer(test_server.acme_token))
     busy = asyncio.create_task(acme.post("/mcp/acme/tool/sleep", {"seconds": 1}))
