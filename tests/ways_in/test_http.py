@@ -12,10 +12,8 @@ from asgiref.sync import sync_to_async
 from mcpbridge.sandbox import DENTAL, ROOFING
 from tenants.models import Membership
 from tenants.services import tenant_disable
-from tests.bridge.conftest import server_command
 from tests.bridge.test_failures import wait_until
-from tests.ways_in.conftest import Api
-from tests.ways_in.test_websocket import refcount
+from tests.ways_in.conftest import Api, refcount
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -236,12 +234,6 @@ async def test_a_disabled_tenant_is_409_tenant_unavailable(world):
     client = Api(bearer(world.acme_token))
     response = await client.post("/mcp/acme/tool/get_location", {})
     assert (response.status_code, response.json()["code"]) == (409, "tenant_unavailable")
-
-
-@pytest.fixture
-def test_server(settings, world):
-    settings.MCP_SERVER_COMMAND = list(server_command())
-    return world
 
 
 async def test_a_crashing_child_is_502(test_server):
