@@ -32,7 +32,7 @@ from mcpbridge.callers import (
 )
 from mcpbridge.chat import chat_turn
 from mcpbridge.chat_events import ChatErrorEvent
-from mcpbridge.errors import BridgeError, InvalidArguments, RateLimited
+from mcpbridge.errors import BridgeError, RateLimited
 from mcpbridge.middleware import header
 from mcpbridge.payloads import (
     CallCancelMessage,
@@ -51,7 +51,12 @@ from mcpbridge.payloads import (
     message_parse,
 )
 from mcpbridge.ratelimit import tenant_rate_hit
-from mcpbridge.tools import call_result_payload, tenant_tool_call, tenant_tools_list
+from mcpbridge.tools import (
+    call_error_payload,
+    call_result_payload,
+    tenant_tool_call,
+    tenant_tools_list,
+)
 from tenants.access import TenantAccess
 from tenants.models import Membership
 
@@ -262,12 +267,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self._close_for(exc)
             return
         except BridgeError as exc:
-            await self._error(
-                exc.code,
-                exc.message,
-                call_id=message.get("id"),
-                retry_after=_seconds(exc.retry_after),
-            )
+            await self._error(**call_error_payload(exc), call_id=message.get("id"))
             return
         event: ToolsListResultEvent = {"type": "tools.list.result", "tools": tools}
         if "id" in message:
@@ -283,12 +283,8 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         except CallDenied as exc:
             await self._tool_error(call_id, exc.code, exc.message)
             await self._close_for(exc)
-        except InvalidArguments as exc:
-            await self._tool_error(call_id, exc.code, exc.message, errors=exc.errors)
         except BridgeError as exc:
-            await self._tool_error(
-                call_id, exc.code, exc.message, retry_after=_seconds(exc.retry_after)
-            )
+            await self._tool_error(call_id, **call_error_payload(exc))
 
     async def _chat(self, message: ChatSendMessage) -> None:
         conversation = message["conversation"]
@@ -359,25 +355,15 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         if exc.close_code is not None:
             await self._close(exc.close_code)
 
-    async def _tool_error(
-        self,
-        call_id: CallId,
-        code: str,
-        message: str,
-        *,
-        retry_after: int | None = None,
-        errors: list[str] | None = None,
-    ) -> None:
+    async def _tool_error(self, call_id: CallId, code: str, message: str, **extra: Any) -> None:
+        """``extra``: the ``retry_after`` or ``errors`` of :func:`call_error_payload`."""
         event: ToolErrorEvent = {
             "type": "tool.error",
             "id": call_id,
             "code": code,
             "message": message,
+            **extra,  # type: ignore[typeddict-item]
         }
-        if retry_after is not None:
-            event["retry_after"] = retry_after
-        if errors:
-            event["errors"] = errors
         await self._send(event)
 
     async def _chat_error(self, conversation: int | None, code: str, message: str) -> None:
@@ -395,15 +381,14 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         message: str,
         *,
         call_id: CallId | None = None,
-        retry_after: int | None = None,
+        **extra: Any,
     ) -> None:
-        event: ErrorEvent = {"type": "error", "code": code, "message": message}
+        event: ErrorEvent = {
+            "type": "error",
+            "code": code,
+            "message": message,
+            **extra,  # type: ignore[typeddict-item]
+        }
         if call_id is not None:
             event["id"] = call_id
-        if retry_after is not None:
-            event["retry_after"] = retry_after
         await self._send(event)
-
-
-def _seconds(value: float | None) -> int | None:
-    return None if value is None else max(1, int(value + 0.999))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
@@ -28,8 +27,9 @@ from mcpbridge.callers import (
     caller_from_token,
     caller_from_user,
 )
-from mcpbridge.errors import BridgeError, InvalidArguments
+from mcpbridge.errors import BridgeError
 from mcpbridge.ratelimit import RateUsage
+from mcpbridge.tools import call_error_payload
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +61,10 @@ def json_error(status: int, code: str, message: str, **extra: Any) -> JsonRespon
 
 
 def bridge_error_response(exc: BridgeError) -> JsonResponse:
-    extra: dict[str, Any] = {}
-    if isinstance(exc, InvalidArguments):
-        extra["errors"] = exc.errors
-    if exc.retry_after is not None:
-        extra["retry_after"] = max(1, math.ceil(exc.retry_after))
-    status = STATUS_BY_CODE.get(exc.code, TRANSPORT_FAILURE)
-    response = json_error(status, exc.code, exc.message, **extra)
-    if "retry_after" in extra:
-        response["Retry-After"] = str(extra["retry_after"])
+    payload = call_error_payload(exc)
+    response = JsonResponse(payload, status=STATUS_BY_CODE.get(exc.code, TRANSPORT_FAILURE))
+    if "retry_after" in payload:
+        response["Retry-After"] = str(payload["retry_after"])
     return response
 
 

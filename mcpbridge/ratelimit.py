@@ -32,8 +32,6 @@ class RateUsage:
         values = {"Limit": self.limit, "Remaining": self.remaining, "Reset": self.reset}
         headers = {f"RateLimit-{name}": str(value) for name, value in values.items()}
         headers.update({f"X-RateLimit-{name}": str(value) for name, value in values.items()})
-        if self.limited:
-            headers["Retry-After"] = str(self.reset)
         return headers
 
 

@@ -8,6 +8,7 @@ tool or bad arguments without anything reaching GHL.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -17,7 +18,7 @@ from jsonschema import SchemaError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-from mcpbridge.errors import InvalidArguments, UnknownTool
+from mcpbridge.errors import BridgeError, InvalidArguments, UnknownTool
 from mcpbridge.registry import get_registry
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -50,6 +51,17 @@ def call_result_payload(result: types.CallToolResult) -> dict[str, Any]:
     }
     if result.structured_content is not None:
         payload["structuredContent"] = result.structured_content
+    return payload
+
+
+def call_error_payload(exc: BridgeError) -> dict[str, Any]:
+    """A failure as the ways in send it: ``code``, ``message``, and ``retry_after`` (whole
+    seconds) or ``errors`` where they apply."""
+    payload: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.retry_after is not None:
+        payload["retry_after"] = max(1, math.ceil(exc.retry_after))
+    if isinstance(exc, InvalidArguments):
+        payload["errors"] = exc.errors
     return payload
 
 

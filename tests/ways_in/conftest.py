@@ -16,10 +16,12 @@ from django.test import Client
 
 from config.asgi import application
 from mcpbridge import registry as registry_module
+from mcpbridge.registry import get_registry, tenant_key
 from mcpbridge.sandbox import ANA, DENTAL, ROOFING, Sandbox
 from mcpbridge.sandbox.seed import contact, location
 from tenants.credentials import upsert_credentials
 from tenants.models import Membership, Tenant
+from tests.bridge.conftest import server_command
 
 EXTRA_LOCATIONS = {"loc_sandbox_bakery": "Corner Bakery", "loc_sandbox_garage": "Main St Garage"}
 
@@ -107,6 +109,19 @@ def world(bridge, user_factory, api_token_factory) -> World:
         acme_viewer_token=api_token_factory(acme, role=Membership.Role.VIEWER)[1],
         globex_token=api_token_factory(globex)[1],
     )
+
+
+@pytest.fixture
+def test_server(settings, world) -> World:
+    """acme's child is the small test MCP server (slow tools, progress, crashes)."""
+    settings.MCP_SERVER_COMMAND = list(server_command())
+    return world
+
+
+def refcount(tenant: Tenant) -> int:
+    """How many calls hold ``tenant``'s child now."""
+    rows = [row for row in get_registry().children() if row.key == tenant_key(tenant.pk)]
+    return sum(row.refcount for row in rows)
 
 
 def session_cookie(user: Any) -> str:

@@ -12,10 +12,8 @@ from asgiref.sync import sync_to_async
 from mcpbridge.sandbox import DENTAL, ROOFING
 from tenants.models import Membership
 from tenants.services import tenant_disable
-from tests.bridge.conftest import server_command
 from tests.bridge.test_failures import wait_until
-from tests.ways_in.conftest import Api
-from tests.ways_in.test_websocket import refcount
+from tests.ways_in.conftest import Api, refcount
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -238,12 +236,6 @@ async def test_a_disabled_tenant_is_409_tenant_unavailable(world):
     assert (response.status_code, response.json()["code"]) == (409, "tenant_unavailable")
 
 
-@pytest.fixture
-def test_server(settings, world):
-    settings.MCP_SERVER_COMMAND = list(server_command())
-    return world
-
-
 async def test_a_crashing_child_is_502(test_server):
     client = Api(bearer(test_server.acme_token))
     response = await client.post("/mcp/acme/tool/crash", {})
@@ -257,7 +249,7 @@ async def test_a_call_over_the_time_limit_is_504(test_server, settings):
     assert (response.status_code, response.json()["code"]) == (504, "call_timeout")
 
 
-async def test_no_room_for_another_child_is_503_with_retry_after(test_server, settings):
+async def test_no_room_for_another_child_is_503_at_capacity(test_server, settings):
     settings.MCP_MAX_CHILDREN = 1
     acme = Api(bearer(test_server.acme_token))
     busy = asyncio.create_task(acme.post("/mcp/acme/tool/sleep", {"seconds": 1}))
@@ -309,6 +301,19 @@ async def test_the_61st_call_in_a_minute_is_429_and_the_budget_comes_back(world,
     again = await client.post("/mcp/acme/tool/get_location", {})
     assert again.status_code == 200
     assert again["RateLimit-Remaining"] == "59"
+
+
+async def test_a_spent_budget_still_lists_the_tools_without_a_retry_after(
+    world, settings, ratelimit_clock
+):
+    settings.TENANT_RATE_LIMIT = "1/m"
+    client = Api(bearer(world.acme_token))
+    assert (await client.post("/mcp/acme/tool/get_location", {})).status_code == 200
+    assert (await client.post("/mcp/acme/tool/get_location", {})).status_code == 429
+    listing = await client.get("/mcp/acme/tools")
+    assert listing.status_code == 200
+    assert listing["RateLimit-Remaining"] == "0"
+    assert "Retry-After" not in listing
 
 
 async def test_a_declared_content_length_over_the_limit_is_413_unread(world):

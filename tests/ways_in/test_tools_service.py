@@ -5,8 +5,13 @@ from __future__ import annotations
 import mcp_types as types
 import pytest
 
-from mcpbridge.errors import InvalidArguments
-from mcpbridge.tools import arguments_check, call_result_payload, tool_summary
+from mcpbridge.errors import ChildRestarting, InvalidArguments
+from mcpbridge.tools import (
+    arguments_check,
+    call_error_payload,
+    call_result_payload,
+    tool_summary,
+)
 
 SCHEMA = {
     "type": "object",
@@ -64,4 +69,18 @@ def test_a_result_keeps_its_content_error_flag_and_structure():
         "content": [{"type": "text", "text": "done"}],
         "isError": False,
         "structuredContent": {"count": 2},
+    }
+
+
+def test_a_failure_is_sent_with_its_code_whole_seconds_to_wait_and_argument_errors():
+    assert call_error_payload(ChildRestarting(retry_after=0.2)) == {
+        "code": "child_restarting",
+        "message": ChildRestarting.default_message,
+        "retry_after": 1,
+    }
+    assert call_error_payload(ChildRestarting(retry_after=2.1))["retry_after"] == 3
+    assert call_error_payload(InvalidArguments(["limit: too big"])) == {
+        "code": "invalid_arguments",
+        "message": InvalidArguments.default_message,
+        "errors": ["limit: too big"],
     }

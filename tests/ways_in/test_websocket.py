@@ -13,23 +13,10 @@ from mcpbridge.sandbox import DENTAL
 from tenants.access import api_token_create, api_token_revoke
 from tenants.models import ApiToken, Membership, Tenant
 from tenants.services import tenant_disable
-from tests.bridge.conftest import server_command
 from tests.bridge.test_failures import wait_until
-from tests.ways_in.conftest import EXTRA_LOCATIONS, result_json, tenant_connect
+from tests.ways_in.conftest import EXTRA_LOCATIONS, refcount, result_json, tenant_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def refcount(tenant: Tenant) -> int:
-    rows = [row for row in get_registry().children() if row.key == tenant_key(tenant.pk)]
-    return sum(row.refcount for row in rows)
-
-
-@pytest.fixture
-def test_server(settings, world):
-    """acme's child is the small test MCP server (slow tools, progress, crashes)."""
-    settings.MCP_SERVER_COMMAND = list(server_command())
-    return world
 
 
 # --- connecting -------------------------------------------------------------------------
