@@ -28,6 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ghl_descriptions import DESCRIPTIONS
+from ghl_vocabulary import ACTION_WORDS, ALIASES, STOP_WORDS, SYNONYMS
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "mcpbridge" / "ghl" / "catalogue.json"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -332,6 +333,12 @@ def build_catalogue(spec_dir: Path) -> dict[str, Any]:
     return {
         "format": 1,
         "groups": groups,
+        "search": {
+            "stop_words": sorted(set(STOP_WORDS)),
+            "action_words": sorted(set(ACTION_WORDS)),
+            "aliases": ALIASES,
+            "synonyms": SYNONYMS,
+        },
         "operations": operations,
     }
 
@@ -347,7 +354,17 @@ def ensure_unique(operations: list[dict[str, Any]]) -> None:
 
 def render(catalogue: dict[str, Any]) -> str:
     # One operation per line keeps diffs of a regenerated catalogue readable.
-    head = json.dumps({k: v for k, v in catalogue.items() if k != "operations"}, indent=1)
+    search = catalogue.get("search", {})
+    head = json.dumps(
+        {k: v for k, v in catalogue.items() if k not in ("operations", "search")}, indent=1
+    )
+    if search:
+        # One line per table, like the operations: the vocabulary is long and rarely changes.
+        block = ",\n".join(
+            f"  {json.dumps(name)}: {json.dumps(value, ensure_ascii=False)}"
+            for name, value in search.items()
+        )
+        head = head[:-2] + ',\n "search": {\n' + block + "\n }\n}"
     lines = [
         json.dumps(op, separators=(",", ":"), ensure_ascii=False) for op in catalogue["operations"]
     ]

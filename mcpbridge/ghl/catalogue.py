@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mcpbridge.ghl.search import OperationIndex
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -126,18 +128,26 @@ class Group:
     operations: int
 
 
-_WORD = re.compile(r"[a-z0-9]+")
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Words for the operation search (scripts/ghl_vocabulary.py, copied in by the generator)."""
 
-
-def words(text: str) -> list[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return _WORD.findall(spaced.lower())
+    stop_words: frozenset[str]
+    action_words: frozenset[str]
+    aliases: Mapping[str, Sequence[str]]
+    synonyms: Mapping[str, Sequence[str]]
 
 
 class Catalogue:
-    def __init__(self, groups: Iterable[Group], operations: Iterable[Operation]) -> None:
+    def __init__(
+        self,
+        groups: Iterable[Group],
+        operations: Iterable[Operation],
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         self.groups = {group.name: group for group in groups}
         self.operations = {op.id: op for op in operations}
+        self.vocabulary = vocabulary or Vocabulary(frozenset(), frozenset(), {}, {})
 
     def __len__(self) -> int:
         return len(self.operations)
@@ -156,33 +166,21 @@ class Catalogue:
     def in_group(self, group: str) -> list[Operation]:
         return [op for op in self if op.group == group]
 
+    @cached_property
+    def index(self) -> OperationIndex:
+        # Built on first use: a child that never searches never pays for it.
+        from mcpbridge.ghl.search import OperationIndex
+
+        return OperationIndex(self, self.vocabulary)
+
     def search(
         self, query: str = "", *, group: str | None = None, limit: int = 20
     ) -> list[Operation]:
-        """Operations ranked by how many query words their id, title, path and group contain."""
-        wanted = words(query)
-        scored: list[tuple[int, str, Operation]] = []
-        for op in self:
-            if group and op.group != group:
-                continue
-            score = match_score(op, wanted)
-            if wanted and score == 0:
-                continue
-            scored.append((-score, op.id, op))
-        scored.sort(key=lambda item: item[:2])
-        return [op for _score, _id, op in scored[:limit]]
-
-
-def match_score(op: Operation, wanted: list[str]) -> int:
-    haystack = set(words(f"{op.id} {op.title} {op.path} {op.group} {op.description or ''}"))
-    score = 0
-    for word in wanted:
-        stem = word.rstrip("s") or word
-        if word in haystack:
-            score += 3
-        elif any(token.startswith(stem) for token in haystack):
-            score += 1
-    return score
+        """Operations best matching ``query`` (all of ``group`` by id when it has no words)."""
+        if not query.strip():
+            return [op for op in self if not group or op.group == group][:limit]
+        ranked = (op for _score, op in self.index.rank(query))
+        return [op for op in ranked if not group or op.group == group][:limit]
 
 
 def operation_from_dict(data: dict[str, Any]) -> Operation:
@@ -218,4 +216,11 @@ def operation_from_dict(data: dict[str, Any]) -> Operation:
 def catalogue_load(path: Path = CATALOGUE_PATH) -> Catalogue:
     data = json.loads(path.read_text(encoding="utf-8"))
     groups = [Group(name=name, **info) for name, info in data["groups"].items()]
-    return Catalogue(groups, (operation_from_dict(op) for op in data["operations"]))
+    words = data.get("search", {})
+    vocabulary = Vocabulary(
+        stop_words=frozenset(words.get("stop_words", ())),
+        action_words=frozenset(words.get("action_words", ())),
+        aliases=words.get("aliases", {}),
+        synonyms=words.get("synonyms", {}),
+    )
+    return Catalogue(groups, (operation_from_dict(op) for op in data["operations"]), vocabulary)
