@@ -23,6 +23,8 @@ class Param:
     required: bool
     schema: dict[str, Any]
     description: str | None = None
+    # A query parameter named like a path parameter: sent with the path's value.
+    mirror: bool = False
 
     def json_schema(self) -> dict[str, Any]:
         schema = dict(self.schema)
@@ -47,6 +49,18 @@ class LocationSlot:
     value: str | None = None  # a constant (altType="location"); None means the location id
 
 
+@dataclass(frozen=True, slots=True)
+class BodyFill:
+    """A body field the spec requires that the server fills when the caller leaves it out."""
+
+    name: str
+    value: Any = None
+    source: str | None = None  # take the value of this other body field instead
+
+    def value_for(self, body: dict[str, Any]) -> Any:
+        return body.get(self.source) if self.source else self.value
+
+
 @dataclass(frozen=True)
 class Operation:
     id: str
@@ -61,6 +75,7 @@ class Operation:
     location_slots: tuple[LocationSlot, ...]
     description: str | None = None
     deprecated: bool = False
+    fills: tuple[BodyFill, ...] = ()
 
     @property
     def idempotent(self) -> bool:
@@ -75,7 +90,18 @@ class Operation:
 
     def visible_params(self) -> list[Param]:
         hidden = self.slot_names("path") | self.slot_names("query")
-        return [param for param in self.params if param.name not in hidden]
+        return [param for param in self.params if param.name not in hidden and not param.mirror]
+
+    @property
+    def body_required(self) -> bool:
+        """Whether a caller must give a body: the spec requires one that has required parts."""
+        if self.body is None or not self.body.required:
+            return False
+        schema = self.body.schema
+        if schema.get("type", "object") != "object":
+            return True
+        filled = {fill.name for fill in self.fills} | self.slot_names("body")
+        return bool(set(schema.get("required", ())) - filled) or bool(schema.get("minProperties"))
 
     def summary(self) -> str:
         text = self.description or self.title
@@ -94,9 +120,11 @@ class Operation:
                 required.append(param.name)
         if self.body is not None:
             properties["body"] = body_schema_without_location(
-                self.body.schema, self.slot_names("body")
+                self.body.schema,
+                self.slot_names("body"),
+                frozenset(fill.name for fill in self.fills),
             )
-            if self.body.required and properties["body"].get("required"):
+            if self.body_required:
                 required.append("body")
         schema: dict[str, Any] = {
             "type": "object",
@@ -108,13 +136,18 @@ class Operation:
         return schema
 
 
-def body_schema_without_location(schema: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
-    if not hidden or "properties" not in schema:
+def body_schema_without_location(
+    schema: dict[str, Any], hidden: set[str], optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The body schema without the location's fields, and with filled fields optional."""
+    if not (hidden or optional) or "properties" not in schema:
         return schema
     trimmed = dict(schema)
     trimmed["properties"] = {k: v for k, v in schema["properties"].items() if k not in hidden}
     if "required" in schema:
-        trimmed["required"] = [name for name in schema["required"] if name not in hidden]
+        trimmed["required"] = [
+            name for name in schema["required"] if name not in hidden and name not in optional
+        ]
         if not trimmed["required"]:
             del trimmed["required"]
     return trimmed
@@ -202,8 +235,13 @@ def operation_from_dict(data: dict[str, Any]) -> Operation:
                 required=p["required"],
                 schema=p["schema"],
                 description=p.get("description"),
+                mirror=bool(p.get("mirror")),
             )
             for p in data["params"]
+        ),
+        fills=tuple(
+            BodyFill(name=f["name"], value=f.get("value"), source=f.get("from"))
+            for f in data.get("fill", ())
         ),
         body=Body(body["content_type"], body["required"], body["schema"]) if body else None,
         location_slots=tuple(

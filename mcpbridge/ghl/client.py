@@ -35,7 +35,7 @@ class PreparedRequest:
     params: list[tuple[str, str]]
     json: Any = None
     data: dict[str, str] | None = None
-    files: dict[str, tuple[str, bytes]] | None = None
+    files: dict[str, tuple[str | None, bytes]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
