@@ -20,6 +20,7 @@ from mcpbridge.ghl.client import GhlClient
 from mcpbridge.ghl.config import ConfigError, Settings, settings_from_env
 from mcpbridge.ghl.context import ToolContext, ToolEntry, guarded
 from mcpbridge.ghl.logs import logging_configure
+from mcpbridge.ghl.redact import Redactor
 from mcpbridge.ghl.results import error_result
 from mcpbridge.ghl.tools import toolset_build
 
@@ -38,6 +39,7 @@ def server_build(
     settings: Settings, catalogue: Catalogue, tools: dict[str, ToolEntry]
 ) -> Server[ToolContext]:
     listed = [entry.tool for entry in tools.values()]
+    redactor = Redactor((settings.access_token,))
 
     @asynccontextmanager
     async def lifespan(_server: Server[ToolContext]) -> AsyncIterator[ToolContext]:
@@ -57,13 +59,14 @@ def server_build(
         if entry is None:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
         try:
-            return await guarded(entry.handler, ctx.lifespan_context, params.arguments or {})
+            result = await guarded(entry.handler, ctx.lifespan_context, params.arguments or {})
         except Exception:
             # A bug of ours must not end the session or leak details: log it, answer plainly.
             logger.exception("tool %s failed", params.name)
             return error_result(
                 f"{params.name} failed inside the GHL tool server; the error was logged."
             )
+        return redactor.result(result)
 
     return Server(
         SERVER_NAME,

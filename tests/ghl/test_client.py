@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
 from mcpbridge.ghl.client import GhlClient, GhlError, PreparedRequest, retry_after_seconds
 from mcpbridge.ghl.config import Settings
+from mcpbridge.ghl.redact import Redactor
 from mcpbridge.sandbox import DENTAL, Sandbox
 from tests.ghl.conftest import inproc_child, result_json, result_text
 
@@ -162,3 +165,40 @@ async def test_a_malformed_retry_after_is_waited_out_not_a_crash(ghl_sandbox: Sa
         result = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
     assert result_json(result)["contact"]["id"] == "ct_dental_alice"
     assert [r.status for r in ghl_sandbox.requests()] == [429, 200]
+
+
+async def test_no_result_carries_the_token_even_when_ghl_echoes_it(ghl_sandbox: Sandbox) -> None:
+    token = ghl_sandbox.mint_token(DENTAL)
+    other = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvdGhlci10ZW5hbnQifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    ghl_sandbox.fail(
+        "/contacts/ct_dental_alice",
+        status=400,
+        message=f"invalid header Authorization: Bearer {token}; raw {token}; stale {other}",
+    )
+    async with inproc_child(ghl_sandbox, token=token) as client:
+        echoed = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+        await client.call_tool(
+            "add_contact_note",
+            {"contactId": "ct_dental_alice", "body": f"pasted by mistake: bearer {token}"},
+        )
+        notes = await client.call_tool("list_contact_notes", {"contactId": "ct_dental_alice"})
+    assert echoed.is_error
+    assert "invalid header Authorization: Bearer [redacted]" in result_text(echoed)
+    for result in (echoed, notes):
+        text = result_text(result) + json.dumps(result.structured_content)
+        assert token not in text
+        assert other not in text
+    assert "pasted by mistake: bearer [redacted]" in result_text(notes)
+
+
+def test_anything_shaped_like_a_credential_is_redacted() -> None:
+    redactor = Redactor(("own-secret-token",))
+    text = (
+        "own-secret-token / Authorization: Bearer abc.def-ghi_jkl / "
+        "eyJhbGciOiJSUzI1NiJ9.eyJsb2NhdGlvbklkIjoieCJ9.c2lnbmF0dXJlMTIz / "
+        "pit-0a1b2c3d-1111-2222-3333-444455556666 / a bearer of news"
+    )
+    assert redactor.text(text) == (
+        "[redacted] / Authorization: Bearer [redacted] / [redacted] / [redacted] / a bearer of news"
+    )
+    assert redactor.value({"a": ["own-secret-token", 3]}) == {"a": ["[redacted]", 3]}
