@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -78,8 +79,43 @@ async def test_a_rate_limit_it_cannot_wait_out_is_reported(ghl_sandbox: Sandbox)
             await client.send(get_contact())
     finally:
         await client.aclose()
-    assert "rate limit" in str(caught.value)
+    assert "GHL's rate limit; retry after 60 s" in str(caught.value)
     assert len(ghl_sandbox.requests()) == 1
+
+
+async def test_a_rate_limit_longer_than_the_calls_budget_is_reported_at_once(
+    ghl_sandbox: Sandbox,
+) -> None:
+    ghl_sandbox.fail("/contacts/*", status=429, times=1, headers={"Retry-After": "5"})
+    async with inproc_child(ghl_sandbox, call_budget=2.0) as client:
+        result = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+    assert result.is_error
+    assert "retry after 5 s" in result_text(result)
+    assert [r.status for r in ghl_sandbox.requests()] == [429]
+
+
+async def test_a_hanging_ghl_is_bounded_in_total_not_per_attempt(ghl_sandbox: Sandbox) -> None:
+    ghl_sandbox.fail("/contacts/*", status=200, times=50, delay=5)
+    async with inproc_child(ghl_sandbox, timeout=0.2, max_retries=20, call_budget=0.8) as client:
+        result = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+    assert result.is_error
+    assert result_text(result) == (
+        "GHL did not answer GET /contacts/{contactId} within 0.8 s (retries included); "
+        "try again shortly."
+    )
+
+
+async def test_many_concurrent_calls_never_trip_ghls_limit(ghl_sandbox: Sandbox) -> None:
+    ghl_sandbox.state.rate_limit = 10
+    ghl_sandbox.state.rate_window = 0.25
+    async with inproc_child(ghl_sandbox, max_requests=9, rate_window=0.25) as client:
+        results = await asyncio.gather(
+            *(client.call_tool("get_contact", {"contactId": "ct_dental_alice"}) for _ in range(150))
+        )
+    assert not [result for result in results if result.is_error]
+    statuses = [r.status for r in ghl_sandbox.requests()]
+    assert 429 not in statuses
+    assert len(statuses) == 150
 
 
 async def test_network_failures_become_clear_errors(closed_port: int) -> None:

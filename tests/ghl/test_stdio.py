@@ -282,6 +282,15 @@ def test_it_exits_on_an_unknown_group() -> None:
     assert "abc123456" not in result.stderr
 
 
+def test_it_exits_on_a_bad_log_level() -> None:
+    result = run_child(
+        {"GHL_ACCESS_TOKEN": "abc123456", "GHL_LOCATION_ID": DENTAL, "GHL_LOG_LEVEL": "LOUD"}
+    )
+    assert result.returncode == 2
+    assert "GHL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in result.stderr
+    assert result.stdout == ""
+
+
 def test_it_exits_on_a_group_a_sub_account_cannot_use() -> None:
     result = run_child(
         {"GHL_ACCESS_TOKEN": "abc123456", "GHL_LOCATION_ID": DENTAL, "GHL_TOOLSET": "saas-api"}
