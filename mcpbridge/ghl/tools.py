@@ -12,6 +12,7 @@ from mcpbridge.ghl.catalogue import Catalogue, Operation
 from mcpbridge.ghl.config import ConfigError
 from mcpbridge.ghl.context import ToolContext, ToolEntry, ToolHandler
 from mcpbridge.ghl.core import CoreTool, core_tools
+from mcpbridge.ghl.core.outputs import output_schema
 from mcpbridge.ghl.results import error_result, text_result
 from mcpbridge.ghl.risk import (
     RISK_FROM_META_KEY,
@@ -30,12 +31,13 @@ def core_entry(core: CoreTool, op: Operation) -> ToolEntry:
         request = request_build(
             op, routed, location_id=ctx.location_id, extra_slots=core.extra_slots
         )
-        return await ctx.respond(request)
+        return await ctx.respond(request, structured=True)
 
     tool = types.Tool(
         name=core.name,
         description=core.description,
         input_schema=core.input_schema(),
+        output_schema=output_schema(core.name),
         annotations=operation_annotations(op, core.name.replace("_", " ").capitalize()),
         meta=risk_meta(operation_risk(op)),
     )

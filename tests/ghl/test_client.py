@@ -166,6 +166,10 @@ async def test_large_responses_are_cut_with_a_note(ghl_sandbox: Sandbox) -> None
     assert text.startswith('{"contacts":[')
     assert "[truncated: the response was" in text
     assert len(text) < 1300
+    structured = result.structured_content
+    assert len(json.dumps(structured)) < 1300
+    assert 0 < len(structured["contacts"]) < structured["total"]
+    assert structured["_truncated"].startswith("lists cut to fit (contacts: ")
 
 
 async def test_it_slows_down_when_ghl_says_the_window_is_spent(ghl_sandbox: Sandbox) -> None:
