@@ -1,4 +1,5 @@
-"""Measure the GHL server's operation search: index build, time per query, and quality.
+"""Measure the GHL server's operation search (index build, time per query, quality) and
+the size of tools/list.
 
 Run: .venv/bin/python bench/ghl_search.py [--rounds 20]
 
@@ -10,6 +11,7 @@ operation). The ratio says what BM25 with stemming and the vocabulary costs over
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import statistics
 import sys
@@ -20,6 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from mcpbridge.ghl.catalogue import Catalogue, catalogue_load  # noqa: E402
+from mcpbridge.ghl.tools import toolset_build  # noqa: E402
 from tests.ghl.search_requests import REQUESTS  # noqa: E402
 
 
@@ -48,6 +51,13 @@ def quality(catalogue: Catalogue) -> tuple[float, float]:
     return first / len(REQUESTS), top3 / len(REQUESTS)
 
 
+def tools_list_bytes(catalogue: Catalogue, toolset: str) -> int:
+    """The size of the whole tools/list answer (all pages) as JSON on the wire."""
+    tools = [entry.tool for entry in toolset_build(toolset, catalogue).values()]
+    dumped = [tool.model_dump(by_alias=True, mode="json", exclude_none=True) for tool in tools]
+    return len(json.dumps({"tools": dumped}, separators=(",", ":")).encode())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=20)
@@ -66,6 +76,8 @@ def main() -> None:
     print(f"baseline title word count per query: {base_ms:.3f} ms")
     print(f"ratio search / baseline: {search_ms / base_ms:.2f}x")
     print(f"right operation first: {first:.1%}, in the top 3: {top3:.1%}")
+    for toolset in ("core", "full"):
+        print(f"tools/list, {toolset}: {tools_list_bytes(catalogue, toolset):,} bytes")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import sys
@@ -33,6 +34,27 @@ INSTRUCTIONS = (
     "When no listed tool fits, use search_operations, describe_operation and call_operation."
 )
 INVALID_PARAMS = -32602
+# tools/list answers in pages past this many tools (the full toolset is 521, ~1 MB).
+TOOLS_PAGE_SIZE = 100
+CURSOR_PREFIX = "tools:"
+
+
+def cursor_for(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{offset}".encode()).decode()
+
+
+def cursor_offset(cursor: str | None, total: int) -> int:
+    """Where a page starts; an unknown cursor is the client's error (invalid params)."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        offset = int(text.removeprefix(CURSOR_PREFIX)) if text.startswith(CURSOR_PREFIX) else -1
+    except (ValueError, UnicodeError):
+        offset = -1
+    if not 0 < offset < total:
+        raise MCPError(code=INVALID_PARAMS, message="Invalid cursor for tools/list")
+    return offset
 
 
 def server_build(
@@ -52,7 +74,10 @@ def server_build(
     async def list_tools(
         ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=listed)
+        start = cursor_offset(params.cursor if params else None, len(listed))
+        end = start + TOOLS_PAGE_SIZE
+        more = cursor_for(end) if end < len(listed) else None
+        return types.ListToolsResult(tools=listed[start:end], next_cursor=more)
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         entry = tools.get(params.name)

@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+from mcp.shared.exceptions import MCPError
+
 from mcpbridge.ghl.catalogue import Catalogue
 from mcpbridge.ghl.core import core_tools
 from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
 from tests.conftest import REPO_ROOT
-from tests.ghl.conftest import child_env, result_json, result_text, stdio_child
+from tests.ghl.conftest import all_tools, child_env, result_json, result_text, stdio_child
 
 DISCOVERY = {"search_operations", "describe_operation", "call_operation"}
 
@@ -192,8 +195,13 @@ async def test_full_toolset_lists_the_whole_catalogue(
     ghl_sandbox: Sandbox, catalogue: Catalogue
 ) -> None:
     async with stdio_child(child_env(ghl_sandbox, GHL_TOOLSET="full")) as client:
-        tools = (await client.list_tools()).tools
+        first = await client.list_tools()
+        tools = await all_tools(client)
         location = await client.call_tool("locations_get_location", {})
+        with pytest.raises(MCPError, match="Invalid cursor"):
+            await client.list_tools(cursor="bm90LWEtY3Vyc29y")
+    assert len(first.tools) == 100
+    assert first.next_cursor
     assert len(tools) == len(catalogue)
     assert {tool.name for tool in tools} == {op.tool_name for op in catalogue}
     assert result_json(location)["location"]["id"] == DENTAL
@@ -204,7 +212,7 @@ async def test_the_toolset_can_be_chosen_on_the_command_line(
 ) -> None:
     # The bridge passes children nothing but credentials in the environment.
     async with stdio_child(child_env(ghl_sandbox), args=("--toolset", "full")) as client:
-        tools = (await client.list_tools()).tools
+        tools = await all_tools(client)
     assert len(tools) == len(catalogue)
 
 
@@ -214,7 +222,7 @@ async def test_a_list_of_groups_lists_those_groups(
     async with stdio_child(
         child_env(ghl_sandbox, GHL_TOOLSET="calendars, custom-fields")
     ) as client:
-        tools = (await client.list_tools()).tools
+        tools = await all_tools(client)
     assert len(tools) == len(catalogue.in_group("calendars")) + len(
         catalogue.in_group("custom_fields")
     )
