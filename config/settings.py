@@ -435,7 +435,7 @@ WS_MAX_FRAMES_PER_SECOND = env_int("WS_MAX_FRAMES_PER_SECOND", 20, minimum=1)
 WS_MAX_CALLS_IN_FLIGHT = env_int("WS_MAX_CALLS_IN_FLIGHT", 16, minimum=1)
 TOOL_MAX_BODY_BYTES = env_int("TOOL_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 
-# --- The assistant's model (mcpbridge.agent) ----------------------------------
+# --- The assistant's model (mcpbridge.chat.agent) ------------------------------------
 
 # Any OpenAI-compatible chat-completions endpoint: OpenAI, Azure, OpenRouter, Ollama, vLLM...
 # No LLM_MODEL means no model: the chat says how to configure one, the tool explorer works.

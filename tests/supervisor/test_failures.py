@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from mcpbridge.child_log import LOG_BURST
-from mcpbridge.errors import (
+from mcpbridge.supervisor.child_log import LOG_BURST
+from mcpbridge.supervisor.errors import (
     CallTimeout,
     ChildCrashed,
     ChildFailed,
@@ -17,11 +17,11 @@ from mcpbridge.errors import (
     ChildStartFailed,
     ChildUnresponsive,
 )
-from mcpbridge.processes import is_running
-from mcpbridge.spec import State
-from mcpbridge.supervisor import Supervisor
-from tests.bridge.conftest import fixed, make_spec
-from tests.bridge.test_supervisor import sample
+from mcpbridge.supervisor.processes import is_running
+from mcpbridge.supervisor.spec import State
+from mcpbridge.supervisor.supervisor import Supervisor
+from tests.supervisor.conftest import fixed, make_spec
+from tests.supervisor.test_supervisor import sample
 
 
 async def wait_until(predicate: Callable[[], bool], within: float = 5.0) -> bool:

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from mcpbridge.processes import process_rss_bytes
+from mcpbridge.supervisor.processes import process_rss_bytes
 
 SPAWNS = Counter("mcp_spawns", "MCP child processes started.")
 CRASHES = Counter(

@@ -5,7 +5,7 @@ SDK's ``stdio_client`` merges part of the parent's environment (HOME, USER, SHEL
 into the child's, sends stderr to a file descriptor instead of a reader we control,
 and has no hook for the uid/gid switch or the parent-death signal. Here the child gets
 exactly the environment in its spec, its stderr is read all the time into the
-``mcpbridge.child`` log (redacted, tagged with the tenant), it leads its own process
+``mcpbridge.supervisor.child`` log (redacted, tagged with the tenant), it leads its own process
 group, and its exit is seen through a pidfd even if a grandchild keeps its pipes open.
 """
 
@@ -23,14 +23,12 @@ from typing import Any
 
 import anyio
 import mcp_types as types
-import pydantic_core
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.client.session import ClientSession, IncomingMessage
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
-from mcpbridge.child_log import MAX_LOG_LINE, ChildLog
-from mcpbridge.errors import (
+from mcpbridge.supervisor.child_log import MAX_LOG_LINE, ChildLog
+from mcpbridge.supervisor.errors import (
     BridgeError,
     ChildCrashed,
     ChildStartFailed,
@@ -38,48 +36,22 @@ from mcpbridge.errors import (
     ChildUnresponsive,
     ShuttingDown,
 )
-from mcpbridge.processes import child_preexec, remove_tree, signal_group
-from mcpbridge.spec import ChildSpec, LaunchConfig, State
+from mcpbridge.supervisor.processes import child_preexec, remove_tree, signal_group
+from mcpbridge.supervisor.spec import ChildSpec, LaunchConfig, State
+from mcpbridge.supervisor.transport import (
+    Incoming,
+    Outgoing,
+    drain_lines,
+    pump_stdin,
+    pump_stdout,
+    read_chunk,
+)
 
 logger = logging.getLogger(__name__)
 
 CLIENT_INFO = types.Implementation(name="ghl-agent-hub", version="1")
-# Bounds on what a child can make this process hold: one JSON-RPC message, one log line.
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024
-_READ_CHUNK = 64 * 1024
 # After SIGKILL only an unkillable (D-state) process outlasts this.
 _KILL_WAIT = 2.0
-
-
-def _parse_line(line: bytes) -> SessionMessage | Exception:
-    try:
-        return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
-    except ValueError as exc:
-        return _answer_to_malformed_response(line) or exc
-
-
-def _answer_to_malformed_response(line: bytes) -> SessionMessage | None:
-    """An error for the request a malformed response answers, so its caller need not wait.
-
-    The session drops a message it cannot validate; a response such as
-    ``{"id": 7, "result": null}`` would then leave request 7 waiting for its
-    time limit. Anything that is not recognisably a response stays dropped. The
-    parser is pydantic's, as above: its depth limit fails as a ValueError, where the
-    json module's would raise RecursionError out of the pump and end the session.
-    """
-    try:
-        message = pydantic_core.from_json(line)
-    except ValueError:
-        return None
-    if not isinstance(message, dict) or not ("result" in message or "error" in message):
-        return None
-    request_id = message.get("id")
-    if isinstance(request_id, bool) or not isinstance(request_id, int | str):
-        return None
-    error = types.ErrorData(
-        code=types.INTERNAL_ERROR, message="The tool process sent a malformed answer."
-    )
-    return SessionMessage(types.JSONRPCError(jsonrpc="2.0", id=request_id, error=error))
 
 
 class Child:
@@ -319,57 +291,21 @@ class Child:
         ready.set_exception(ChildStartFailed())
         return False
 
-    async def _pump_stdout(self, send: MemoryObjectSendStream[SessionMessage | Exception]) -> None:
+    async def _pump_stdout(self, send: Incoming) -> None:
         stdout = self._proc().stdout
         if stdout is None:
             return
-        buffer = bytearray()
-        scanned = 0
-        async with send:
-            while chunk := await self._read(stdout):
-                buffer += chunk
-                while (end := buffer.find(b"\n", scanned)) >= 0:
-                    line = bytes(buffer[:end])
-                    del buffer[: end + 1]
-                    scanned = 0
-                    if line.strip() and not await self._deliver(send, line):
-                        return
-                scanned = len(buffer)
-                if scanned > MAX_MESSAGE_BYTES:
-                    logger.warning("MCP child for %s sent an oversized message", self.spec.tag)
-                    self.request_stop("crashed")
-                    break
+        if await pump_stdout(stdout, send, on_oversized=self._oversized):
             self._pipe_closed()
 
-    @staticmethod
-    async def _read(stream: asyncio.StreamReader) -> bytes:
-        try:
-            return await stream.read(_READ_CHUNK)
-        except (ConnectionError, OSError):
-            return b""
+    def _oversized(self) -> None:
+        logger.warning("MCP child for %s sent an oversized message", self.spec.tag)
+        self.request_stop("crashed")
 
-    async def _deliver(
-        self, send: MemoryObjectSendStream[SessionMessage | Exception], line: bytes
-    ) -> bool:
-        try:
-            await send.send(_parse_line(line))
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            return False
-        return True
-
-    async def _pump_stdin(self, receive: MemoryObjectReceiveStream[SessionMessage]) -> None:
+    async def _pump_stdin(self, receive: Outgoing) -> None:
         stdin = self._proc().stdin
-        if stdin is None:
-            return
-        async with receive:
-            async for message in receive:
-                data = message.message.model_dump_json(by_alias=True, exclude_unset=True)
-                try:
-                    stdin.write(data.encode() + b"\n")
-                    await stdin.drain()
-                except (ConnectionError, OSError):
-                    self._pipe_closed()
-                    return
+        if stdin is not None and not await pump_stdin(stdin, receive):
+            self._pipe_closed()
 
     def _pipe_closed(self) -> None:
         # A child whose pipe is gone takes no new use, even before its exit is seen.
@@ -395,16 +331,7 @@ class Child:
         stderr = self._proc().stderr
         if stderr is None:
             return
-        pending = b""
-        while chunk := await self._read(stderr):
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                self.log.line(line.decode(errors="replace"))
-            if len(pending) > MAX_LOG_LINE:
-                self.log.line(pending.decode(errors="replace"))
-                pending = b""
-        if pending:
-            self.log.line(pending.decode(errors="replace"))
+        await drain_lines(stderr, self.log.line, max_line=MAX_LOG_LINE)
         self.log.flush()
 
     # --- ending -------------------------------------------------------------------
@@ -439,7 +366,7 @@ class Child:
     async def _discard_output(self, process: asyncio.subprocess.Process) -> None:
         # Unread output would keep the pipe, and so wait(), from ever finishing.
         if process.stdout is not None:
-            while await self._read(process.stdout):
+            while await read_chunk(process.stdout):
                 pass
         await process.wait()
 

@@ -4,8 +4,8 @@ The consumer authenticates once at connect (outsiders are closed with 4401 or 44
 then answers each message type with its own handler. Calls run as tasks, several at
 once under their own ids; each re-checks the caller's rights and the tenant's budget,
 uses the tenant's child for that call only, and is cancelled if the socket goes. A
-chat turn (``mcpbridge.chat``) runs as one more task, one at a time per socket (and
-per conversation: ``mcpbridge.leases``); ``chat.stop`` or a disconnect cancels it.
+chat turn (``mcpbridge.chat.turns``) runs as one more task, one at a time per socket (and
+per conversation: ``mcpbridge.chat.leases``); ``chat.stop`` or a disconnect cancels it.
 """
 
 from __future__ import annotations
@@ -23,18 +23,24 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from config.logging import tenant_logging
-from mcpbridge.callers import (
+from mcpbridge.chat.events import ChatErrorEvent
+from mcpbridge.chat.turns import chat_turn
+from mcpbridge.supervisor.errors import BridgeError, RateLimited
+from mcpbridge.tools import (
+    call_error_payload,
+    call_result_payload,
+    tenant_tool_call,
+    tenant_tools_list,
+)
+from mcpbridge.ways_in.callers import (
     Caller,
     NotAuthenticated,
     caller_access,
     caller_from_user,
     caller_refresh,
 )
-from mcpbridge.chat import chat_turn
-from mcpbridge.chat_events import ChatErrorEvent
-from mcpbridge.errors import BridgeError, RateLimited
-from mcpbridge.middleware import header
-from mcpbridge.payloads import (
+from mcpbridge.ways_in.middleware import header
+from mcpbridge.ways_in.payloads import (
     CallCancelMessage,
     CallId,
     ChatSendMessage,
@@ -50,13 +56,7 @@ from mcpbridge.payloads import (
     ToolStartedEvent,
     message_parse,
 )
-from mcpbridge.ratelimit import tenant_rate_hit
-from mcpbridge.tools import (
-    call_error_payload,
-    call_result_payload,
-    tenant_tool_call,
-    tenant_tools_list,
-)
+from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 from tenants.access import TenantAccess
 from tenants.models import Membership
 

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from mcpbridge.models import Conversation, Message
-from mcpbridge.transcript import ChatMessage
+from mcpbridge.chat.models import Conversation, Message
+from mcpbridge.chat.transcript import ChatMessage
 
 MAX_TITLE = 200
 AUTO_TITLE = 60

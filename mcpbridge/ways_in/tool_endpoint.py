@@ -19,7 +19,9 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
-from mcpbridge.callers import (
+from mcpbridge.supervisor.errors import BridgeError
+from mcpbridge.tools import call_error_payload
+from mcpbridge.ways_in.callers import (
     Caller,
     NotAuthenticated,
     TenantRequired,
@@ -27,9 +29,7 @@ from mcpbridge.callers import (
     caller_from_token,
     caller_from_user,
 )
-from mcpbridge.errors import BridgeError
-from mcpbridge.ratelimit import RateUsage
-from mcpbridge.tools import call_error_payload
+from mcpbridge.ways_in.ratelimit import RateUsage
 
 logger = logging.getLogger(__name__)
 

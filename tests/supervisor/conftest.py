@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mcpbridge.processes import is_running
-from mcpbridge.spec import ChildSpec
-from mcpbridge.supervisor import SpecBuilder, Supervisor, SupervisorConfig
+from mcpbridge.supervisor.processes import is_running
+from mcpbridge.supervisor.spec import ChildSpec
+from mcpbridge.supervisor.supervisor import SpecBuilder, Supervisor, SupervisorConfig
 
 SERVER = Path(__file__).with_name("mcp_server.py")
 

@@ -23,18 +23,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mcpbridge import metrics
-from mcpbridge.child import Child
-from mcpbridge.child_log import Redactor
-from mcpbridge.client import ChildClient
-from mcpbridge.errors import (
+from mcpbridge.supervisor import metrics
+from mcpbridge.supervisor.child import Child
+from mcpbridge.supervisor.child_client import ChildClient
+from mcpbridge.supervisor.child_log import Redactor
+from mcpbridge.supervisor.errors import (
     AtCapacity,
     ChildFailed,
     ChildRestarting,
     ChildStartFailed,
     ShuttingDown,
 )
-from mcpbridge.processes import (
+from mcpbridge.supervisor.processes import (
     default_run_root,
     is_running,
     remove_dead_worker_dirs,
@@ -43,7 +43,7 @@ from mcpbridge.processes import (
     sweep_marked,
     worker_id,
 )
-from mcpbridge.spec import DEFAULT_PATH, ChildSpec, LaunchConfig, State, replace_secrets
+from mcpbridge.supervisor.spec import DEFAULT_PATH, ChildSpec, LaunchConfig, State, replace_secrets
 
 logger = logging.getLogger(__name__)
 

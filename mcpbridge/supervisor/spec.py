@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mcpbridge.child_log import Redactor
+from mcpbridge.supervisor.child_log import Redactor
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 

@@ -10,11 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from mcpbridge.processes import is_running, sweep_as, sweep_marked, worker_alive, worker_id
-from mcpbridge.supervisor import Supervisor
-from tests.bridge.conftest import SERVER, exists, fixed, make_spec
-from tests.bridge.test_supervisor import read_environ
+from mcpbridge.supervisor.processes import (
+    is_running,
+    sweep_as,
+    sweep_marked,
+    worker_alive,
+    worker_id,
+)
+from mcpbridge.supervisor.supervisor import Supervisor
 from tests.conftest import base_env, run_manage
+from tests.supervisor.conftest import SERVER, exists, fixed, make_spec
+from tests.supervisor.test_supervisor import read_environ
 
 WORKER = Path(__file__).with_name("worker.py")
 NOBODY = 65534
@@ -190,7 +196,7 @@ async def test_a_starting_worker_sweeps_what_a_dead_one_left(workers, supervisor
 
 SPAWN_WITH_HOOK = """
 import os, subprocess, sys
-from mcpbridge.processes import child_preexec
+from mcpbridge.supervisor.processes import child_preexec
 hook = child_preexec(os.getpid(), 9) if sys.argv[1] == "hook" else None
 subprocess.run(["grep", "-E", "^(Uid|Cap|NoNewPrivs)", "/proc/self/status"],
                user=65533, group=65533, extra_groups=[], preexec_fn=hook, check=True)

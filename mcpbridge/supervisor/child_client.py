@@ -12,9 +12,9 @@ import mcp_types as types
 from mcp.shared.exceptions import MCPError
 from pydantic import ValidationError
 
-from mcpbridge import metrics
-from mcpbridge.child import Child
-from mcpbridge.errors import (
+from mcpbridge.supervisor import metrics
+from mcpbridge.supervisor.child import Child
+from mcpbridge.supervisor.errors import (
     BridgeError,
     CallTimeout,
     ChildCrashed,
@@ -24,7 +24,7 @@ from mcpbridge.errors import (
 )
 
 if TYPE_CHECKING:
-    from mcpbridge.supervisor import Supervisor
+    from mcpbridge.supervisor.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from mcpbridge import views
+from mcpbridge.ways_in import http_views as views
 
 app_name = "mcpbridge"
 

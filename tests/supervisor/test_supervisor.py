@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from mcpbridge.errors import CallTimeout, ChildStopped, ToolCallFailed
-from mcpbridge.supervisor import Supervisor
-from tests.bridge.conftest import exists, fixed, make_spec, server_command
+from mcpbridge.supervisor.errors import CallTimeout, ChildStopped, ToolCallFailed
+from mcpbridge.supervisor.supervisor import Supervisor
+from tests.supervisor.conftest import exists, fixed, make_spec, server_command
 
 ALLOWED = {"GHL_ACCESS_TOKEN", "GHL_API_KEY", "GHL_LOCATION_ID", "GHL_BASE_URL"}
 ALLOWED |= {"PATH", "LANG", "HOME"}

@@ -9,9 +9,9 @@ from typing import Literal
 
 from django.utils.safestring import SafeString
 
-from mcpbridge.models import Message
-from mcpbridge.rendering import markdown_html
-from mcpbridge.transcript import ToolCall
+from mcpbridge.chat.models import Message
+from mcpbridge.chat.rendering import markdown_html
+from mcpbridge.chat.transcript import ToolCall
 
 CardState = Literal["done", "error", "cancelled", "missing"]
 STATE_LABELS = {

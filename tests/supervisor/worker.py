@@ -12,8 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from mcpbridge.supervisor import Supervisor, SupervisorConfig
-from tests.bridge.conftest import fixed, make_spec
+from mcpbridge.supervisor.supervisor import Supervisor, SupervisorConfig
+from tests.supervisor.conftest import fixed, make_spec
 
 
 async def main(root: str, death: str, uid: int | None, python: str) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from mcpbridge import pages
+from mcpbridge.chat import pages
 
 app_name = "chat"
 

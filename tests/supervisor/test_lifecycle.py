@@ -5,13 +5,13 @@ from collections.abc import Callable
 
 import pytest
 
-from mcpbridge.errors import AtCapacity, ChildStopped, ShuttingDown
-from mcpbridge.processes import is_running
-from mcpbridge.spec import State
-from mcpbridge.supervisor import Supervisor
-from tests.bridge.conftest import fixed, make_spec, our_zombies
-from tests.bridge.test_failures import gone, wait_until
-from tests.bridge.test_supervisor import sample
+from mcpbridge.supervisor.errors import AtCapacity, ChildStopped, ShuttingDown
+from mcpbridge.supervisor.processes import is_running
+from mcpbridge.supervisor.spec import State
+from mcpbridge.supervisor.supervisor import Supervisor
+from tests.supervisor.conftest import fixed, make_spec, our_zombies
+from tests.supervisor.test_failures import gone, wait_until
+from tests.supervisor.test_supervisor import sample
 
 
 async def use_once(supervisor: Supervisor, key: str, version: int = 1) -> int:

@@ -14,7 +14,7 @@ from typing import Any
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
-from mcpbridge.callers import NotAuthenticated, bearer_token, caller_from_token
+from mcpbridge.ways_in.callers import NotAuthenticated, bearer_token, caller_from_token
 
 Scope = dict[str, Any]
 

@@ -8,12 +8,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import cache_control
 
 from config.logging import tenant_logging
-from mcpbridge.callers import Caller, caller_access, caller_tenant_slug
-from mcpbridge.errors import RateLimited
-from mcpbridge.http import json_body, tool_endpoint
-from mcpbridge.openapi import openapi_document
-from mcpbridge.ratelimit import tenant_rate_hit, tenant_rate_peek
+from mcpbridge.supervisor.errors import RateLimited
 from mcpbridge.tools import call_result_payload, tenant_tool_call, tenant_tools_list
+from mcpbridge.ways_in.callers import Caller, caller_access, caller_tenant_slug
+from mcpbridge.ways_in.openapi import openapi_document
+from mcpbridge.ways_in.ratelimit import tenant_rate_hit, tenant_rate_peek
+from mcpbridge.ways_in.tool_endpoint import json_body, tool_endpoint
 from tenants.models import Membership
 
 

@@ -12,8 +12,8 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods
 
-from mcpbridge.processes import process_rss_bytes
 from mcpbridge.registry import get_registry
+from mcpbridge.supervisor.processes import process_rss_bytes
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.urls import reverse
 
-from mcpbridge.agent import AgentConfig, AgentLoop, ModelNotConfigured
-from mcpbridge.chat_events import ChatEvent, Emit
-from mcpbridge.conversations import (
+from mcpbridge.chat.agent.loop import AgentLoop
+from mcpbridge.chat.agent.model_client import AgentConfig, ModelNotConfigured
+from mcpbridge.chat.conversations import (
     ConversationNotFound,
     conversation_append,
     conversation_create,
@@ -27,7 +27,8 @@ from mcpbridge.conversations import (
     conversation_history,
     title_from,
 )
-from mcpbridge.leases import (
+from mcpbridge.chat.events import ChatEvent, Emit
+from mcpbridge.chat.leases import (
     ConversationBusy,
     ConversationLease,
     KeptLease,
@@ -35,9 +36,9 @@ from mcpbridge.leases import (
     conversation_lease_release,
     conversation_lease_take,
 )
-from mcpbridge.models import Conversation
-from mcpbridge.rendering import markdown_html
-from mcpbridge.transcript import ChatMessage
+from mcpbridge.chat.models import Conversation
+from mcpbridge.chat.rendering import markdown_html
+from mcpbridge.chat.transcript import ChatMessage
 
 logger = logging.getLogger(__name__)
 

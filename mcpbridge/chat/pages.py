@@ -21,8 +21,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from config.logging import tenant_logging
-from mcpbridge.agent import AgentConfig
-from mcpbridge.conversations import (
+from mcpbridge.chat.agent.model_client import AgentConfig
+from mcpbridge.chat.conversations import (
     ConversationNotFound,
     InvalidTitle,
     conversation_delete,
@@ -31,10 +31,10 @@ from mcpbridge.conversations import (
     conversation_messages,
     conversation_rename,
 )
-from mcpbridge.errors import BridgeError
-from mcpbridge.history import history_turns
-from mcpbridge.models import Conversation
-from mcpbridge.schema_forms import form_fields
+from mcpbridge.chat.history import history_turns
+from mcpbridge.chat.models import Conversation
+from mcpbridge.chat.schema_forms import form_fields
+from mcpbridge.supervisor.errors import BridgeError
 from mcpbridge.tools import tenant_tools_list
 from tenants.access import (
     TenantAccess,

@@ -2,7 +2,7 @@
 
 Linux only where it matters (``prctl``, ``/proc``); elsewhere the hooks are no-ops
 and the readings return ``None``. No Django, no project imports: the sweep also
-runs as a program of its own (``python -m mcpbridge.processes SWEEP_ROOT``).
+runs as a program of its own (``python -m mcpbridge.supervisor.processes SWEEP_ROOT``).
 """
 
 from __future__ import annotations
@@ -177,7 +177,7 @@ def sweep_as(
 ) -> list[int]:
     """Run the sweep as ``uid``: children running as that user keep their environ from us."""
     result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
-        [python, "-m", "mcpbridge.processes", str(root)],
+        [python, "-m", "mcpbridge.supervisor.processes", str(root)],
         user=uid,
         group=gid,
         extra_groups=[],
@@ -224,7 +224,7 @@ def remove_dead_worker_dirs(root: Path) -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
-        print("usage: python -m mcpbridge.processes SWEEP_ROOT", file=sys.stderr)  # noqa: T201
+        print("usage: python -m mcpbridge.supervisor.processes SWEEP_ROOT", file=sys.stderr)  # noqa: T201
         return 2
     for pid in sweep_marked(Path(argv[1])):
         print(pid)  # noqa: T201
