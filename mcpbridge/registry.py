@@ -232,7 +232,7 @@ def on_credentials_changed(
     key = tenant_key(tenant_id)
     for registry in list(_registries.values()):
         supervisor = registry.supervisor
-        registry.call_soon(lambda s=supervisor: s.recycle(key, version=version, revoke=revoke))
+        registry.call_soon(partial(supervisor.recycle, key, version=version, revoke=revoke))
 
 
 async def health_detail() -> dict[str, Any]:

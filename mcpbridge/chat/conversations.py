@@ -76,7 +76,7 @@ def conversation_append(*, conversation: Conversation, messages: list[ChatMessag
         for row in rows:
             # One by one: their ids keep their order, which history relies on.
             row.save(force_insert=True)
-        fields = {"updated_at": timezone.now()}
+        fields: dict[str, Any] = {"updated_at": timezone.now()}
         first_user = next((m for m in messages if m.role == "user" and m.content), None)
         if not conversation.title and first_user is not None:
             fields["title"] = title_from(first_user.content)

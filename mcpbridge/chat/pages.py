@@ -79,7 +79,9 @@ def _conversation_or_404(access: TenantAccess, user: Any, pk: int) -> Conversati
         raise Http404(exc.message) from None
 
 
-def _chat_context(request: HttpRequest, access: TenantAccess, conversation: Conversation | None):
+def _chat_context(
+    request: HttpRequest, access: TenantAccess, conversation: Conversation | None
+) -> dict[str, Any]:
     user = request.user
     turns = history_turns(conversation_messages(conversation=conversation)) if conversation else []
     return {

@@ -247,10 +247,11 @@ class AgentLoop:
             "type": "tool.result",
             "conversation": self.conversation,
             "id": call.id,
+            # call_result_payload is a plain dict: its keys are ChatToolResultEvent's.
             **payload,  # type: ignore[typeddict-item]
             "duration_ms": duration,
         }
-        await self._emit(event)
+        await self._emit_event(event)
         text = result_text(payload["content"], payload.get("structuredContent"))
         return ChatMessage(
             role="tool",
@@ -271,7 +272,7 @@ class AgentLoop:
             "message": exc.message,
             "duration_ms": duration,
         }
-        await self._emit(event)
+        await self._emit_event(event)
         details = "".join(f"\n- {line}" for line in getattr(exc, "errors", []))
         return ChatMessage(
             role="tool",
@@ -307,7 +308,7 @@ class AgentLoop:
             ChatMessage(
                 role="assistant",
                 content=text,
-                status="error" if error else "stopped",  # type: ignore[arg-type]
+                status="error" if error else "stopped",
                 error_code=error.code if error else "",
                 error=error.message if error else "",
             )
@@ -331,6 +332,7 @@ class AgentLoop:
 
     async def _emit(self, event: dict[str, Any]) -> None:
         event.setdefault("conversation", self.conversation)
+        # The plain dicts built here are ChatEvents once they carry the conversation.
         await self._emit_event(event)  # type: ignore[arg-type]
 
 
