@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 from django.utils import timezone
@@ -46,6 +46,9 @@ from mcpbridge.supervisor.errors import BridgeError, InvalidArguments, RateLimit
 from mcpbridge.tools import call_result_payload, tenant_tool_call
 from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 Record = Callable[[list[ChatMessage]], Awaitable[None]]
@@ -61,7 +64,7 @@ class AgentLoop:
     def __init__(
         self,
         *,
-        tenant: Any,
+        tenant: Tenant,
         emit: Emit,
         record: Record | None = None,
         config: AgentConfig | None = None,
