@@ -1,7 +1,7 @@
 """What the HTTP tool endpoints share: callers, JSON bodies, and one error mapping.
 
 Every error is JSON ``{"code", "message"}`` (plus ``retry_after`` or ``errors`` where
-they apply) with the status of :data:`STATUS_BY_CODE`; README "Tool endpoints" lists it.
+they apply) with the status of :data:`STATUS_BY_CODE`; docs/http-api.md "Tool endpoints" lists it.
 """
 
 from __future__ import annotations
