@@ -29,13 +29,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.logging import redact
-from mcpbridge.errors import TenantUnavailable
-from mcpbridge.processes import default_run_root, remove_dead_worker_dirs, sweep_marked
+from mcpbridge.supervisor.errors import TenantUnavailable
+from mcpbridge.supervisor.processes import default_run_root, remove_dead_worker_dirs, sweep_marked
 
 if TYPE_CHECKING:
-    from mcpbridge.client import ChildClient
-    from mcpbridge.spec import ChildSpec
-    from mcpbridge.supervisor import ChildInfo, Supervisor, SupervisorConfig
+    from mcpbridge.supervisor.child_client import ChildClient
+    from mcpbridge.supervisor.spec import ChildSpec
+    from mcpbridge.supervisor.supervisor import ChildInfo, Supervisor, SupervisorConfig
+    from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def tenant_key(tenant_id: int | str) -> str:
 # --- the tenants contract -------------------------------------------------------------
 
 
-async def tenant_secret_version(tenant: Any) -> int:
+async def tenant_secret_version(tenant: Tenant) -> int:
     """The tenant's credential version, refreshing a token about to expire first."""
     from tenants.credentials import CredentialsError, aget_valid_token
     from tenants.models import TenantSecret
@@ -73,7 +74,7 @@ async def tenant_secret_version(tenant: Any) -> int:
     return int(await rows.values_list("version", flat=True).afirst() or version)
 
 
-async def tenant_child_credentials(tenant: Any) -> Any:
+async def tenant_child_credentials(tenant: Tenant) -> Any:
     """A valid token with its version and location, read together."""
     from tenants.credentials import CredentialsError, aget_valid_token, get_tenant_secrets
 
@@ -101,7 +102,7 @@ def sweep_at_start() -> None:
 
 
 def supervisor_config() -> SupervisorConfig:
-    from mcpbridge.supervisor import SupervisorConfig
+    from mcpbridge.supervisor.supervisor import SupervisorConfig
 
     return SupervisorConfig(
         max_children=settings.MCP_MAX_CHILDREN,
@@ -122,13 +123,13 @@ class Registry:
         self.loop = loop
 
     @contextlib.asynccontextmanager
-    async def acquire(self, tenant: Any) -> AsyncIterator[ChildClient]:
+    async def acquire(self, tenant: Tenant) -> AsyncIterator[ChildClient]:
         """Use ``tenant``'s child, started on first use with its current credentials.
 
         Raises ``TenantUnavailable`` (not usable, no or unrefreshable credentials),
         ``AtCapacity``, ``ChildRestarting``, ``ChildFailed``, ``ChildStartFailed`` or
         ``ShuttingDown``; calls on the client raise ``CallTimeout``, ``ChildCrashed``,
-        ``ChildStopped`` or ``ToolCallFailed``. All are ``mcpbridge.errors.BridgeError``.
+        ``ChildStopped`` or ``ToolCallFailed``. All are ``mcpbridge.supervisor.errors.BridgeError``.
         """
         if not tenant.is_usable:
             raise TenantUnavailable()
@@ -141,8 +142,8 @@ class Registry:
         async with self.supervisor.acquire(key, build, version=version) as client:
             yield client
 
-    async def spec_for(self, tenant: Any) -> ChildSpec:
-        from mcpbridge.spec import ChildSpec
+    async def spec_for(self, tenant: Tenant) -> ChildSpec:
+        from mcpbridge.supervisor.spec import ChildSpec
 
         credentials = await tenant_child_credentials(tenant)
         token = credentials.access_token
@@ -199,7 +200,7 @@ def get_registry() -> Registry:
 
 
 def _new_registry(loop: asyncio.AbstractEventLoop) -> Registry:
-    from mcpbridge.supervisor import Supervisor
+    from mcpbridge.supervisor.supervisor import Supervisor
 
     global _swept
     supervisor = Supervisor(supervisor_config(), redact=redact)
@@ -232,7 +233,7 @@ def on_credentials_changed(
     key = tenant_key(tenant_id)
     for registry in list(_registries.values()):
         supervisor = registry.supervisor
-        registry.call_soon(lambda s=supervisor: s.recycle(key, version=version, revoke=revoke))
+        registry.call_soon(partial(supervisor.recycle, key, version=version, revoke=revoke))
 
 
 async def health_detail() -> dict[str, Any]:
