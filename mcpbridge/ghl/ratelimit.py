@@ -70,7 +70,7 @@ class SlidingWindowLimiter:
             await self._sleep(seconds)
             return
         self._released.clear()
-        waits = {asyncio.ensure_future(self._released.wait())}
+        waits: set[asyncio.Future[object]] = {asyncio.ensure_future(self._released.wait())}
         if not math.isinf(seconds):
             waits.add(asyncio.ensure_future(self._sleep(seconds)))
         try:
