@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -251,14 +251,23 @@ def operation_from_dict(data: dict[str, Any]) -> Operation:
     )
 
 
-def catalogue_load(path: Path = CATALOGUE_PATH) -> Catalogue:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    groups = [Group(name=name, **info) for name, info in data["groups"].items()]
-    words = data.get("search", {})
-    vocabulary = Vocabulary(
+def vocabulary_from_dict(words: dict[str, Any]) -> Vocabulary:
+    return Vocabulary(
         stop_words=frozenset(words.get("stop_words", ())),
         action_words=frozenset(words.get("action_words", ())),
         aliases=words.get("aliases", {}),
         synonyms=words.get("synonyms", {}),
     )
+
+
+def catalogue_load(path: Path = CATALOGUE_PATH) -> Catalogue:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    groups = [Group(name=name, **info) for name, info in data["groups"].items()]
+    vocabulary = vocabulary_from_dict(data.get("search", {}))
     return Catalogue(groups, (operation_from_dict(op) for op in data["operations"]), vocabulary)
+
+
+@lru_cache(maxsize=1)
+def vocabulary_load(path: Path = CATALOGUE_PATH) -> Vocabulary:
+    """The search vocabulary alone, for ranking tools outside the child (the agent)."""
+    return vocabulary_from_dict(json.loads(path.read_text(encoding="utf-8")).get("search", {}))

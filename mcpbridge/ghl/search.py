@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import snowballstemmer
 
@@ -138,19 +138,20 @@ def operation_fields(op: Operation) -> dict[str, str]:
     }
 
 
-class OperationIndex:
-    """BM25F scores of every (stem, operation), computed once."""
+class TextIndex:
+    """BM25F scores of every (stem, document), computed once.
 
-    def __init__(self, operations: Iterable[Operation], vocabulary: Vocabulary) -> None:
-        self.analyzer = Analyzer(vocabulary)
-        self.operations = list(operations)
+    A document is a mapping of field name (those of FIELD_WEIGHTS) to text, with a prior
+    factor that scales all its scores.
+    """
+
+    def __init__(
+        self, documents: Sequence[Mapping[str, str]], priors: Sequence[float], analyzer: Analyzer
+    ) -> None:
+        self.analyzer = analyzer
         self.postings: dict[str, list[tuple[int, float]]] = {}
-        self._build()
-
-    def _build(self) -> None:
         fields = [
-            {name: self.analyzer.stems(text) for name, text in operation_fields(op).items()}
-            for op in self.operations
+            {name: analyzer.stems(doc.get(name, "")) for name in FIELD_WEIGHTS} for doc in documents
         ]
         count = len(fields) or 1
         average = {
@@ -166,20 +167,45 @@ class OperationIndex:
         for stem, per_doc in weighted.items():
             idf = math.log(1 + (count - len(per_doc) + 0.5) / (len(per_doc) + 0.5))
             self.postings[stem] = [
-                (index, idf * tf * (K1 + 1) / (K1 + tf) * self._prior(index))
+                (index, idf * tf * (K1 + 1) / (K1 + tf) * priors[index])
                 for index, tf in per_doc.items()
             ]
 
-    def _prior(self, index: int) -> float:
-        op = self.operations[index]
-        factor = METHOD_FACTOR.get(op.method, 1.0)
-        return factor * DEPRECATED_FACTOR if op.deprecated else factor
-
-    def rank(self, query: str) -> list[tuple[float, Operation]]:
-        """Operations matching any query word, best first (ties by id)."""
+    def scores(self, query: str) -> dict[int, float]:
+        """Documents (by position) matching any query word, with their scores."""
         scores: dict[int, float] = {}
         for stem, weight in self.analyzer.query_terms(query).items():
             for index, value in self.postings.get(stem, ()):
                 scores[index] = scores.get(index, 0.0) + weight * value
+        return scores
+
+
+def operation_prior(op: Operation) -> float:
+    factor = METHOD_FACTOR.get(op.method, 1.0)
+    return factor * DEPRECATED_FACTOR if op.deprecated else factor
+
+
+class OperationIndex:
+    """The catalogue's operations, searchable."""
+
+    def __init__(self, operations: Iterable[Operation], vocabulary: Vocabulary) -> None:
+        self.operations = list(operations)
+        self.text = TextIndex(
+            [operation_fields(op) for op in self.operations],
+            [operation_prior(op) for op in self.operations],
+            Analyzer(vocabulary),
+        )
+
+    @property
+    def analyzer(self) -> Analyzer:
+        return self.text.analyzer
+
+    @property
+    def postings(self) -> dict[str, list[tuple[int, float]]]:
+        return self.text.postings
+
+    def rank(self, query: str) -> list[tuple[float, Operation]]:
+        """Operations matching any query word, best first (ties by id)."""
+        scores = self.text.scores(query)
         ranked = sorted(scores.items(), key=lambda item: (-item[1], self.operations[item[0]].id))
         return [(score, self.operations[index]) for index, score in ranked]

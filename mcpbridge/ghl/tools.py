@@ -22,6 +22,11 @@ from mcpbridge.ghl.risk import (
 )
 
 SEARCH_LIMIT = 50
+# Which part of the toolset a tool is: "core", "discovery" or "operation". A client that
+# offers a model only some tools (the agent) keeps the core and discovery ones.
+TIER_META_KEY = "ghl-agent-hub/tier"
+# On an operation's own tool: its catalogue id, so a client can search for it.
+OPERATION_META_KEY = "ghl-agent-hub/operation"
 
 
 def core_entry(core: CoreTool, op: Operation) -> ToolEntry:
@@ -39,7 +44,7 @@ def core_entry(core: CoreTool, op: Operation) -> ToolEntry:
         input_schema=core.input_schema(),
         output_schema=output_schema(core.name),
         annotations=operation_annotations(op, core.name.replace("_", " ").capitalize()),
-        meta=risk_meta(operation_risk(op)),
+        meta={**risk_meta(operation_risk(op)), TIER_META_KEY: "core"},
     )
     return ToolEntry(tool, handler)
 
@@ -53,7 +58,11 @@ def operation_entry(op: Operation) -> ToolEntry:
         description=op.summary(),
         input_schema=op.input_schema,
         annotations=operation_annotations(op, op.title),
-        meta=risk_meta(operation_risk(op)),
+        meta={
+            **risk_meta(operation_risk(op)),
+            TIER_META_KEY: "operation",
+            OPERATION_META_KEY: op.id,
+        },
     )
     return ToolEntry(tool, handler)
 
@@ -188,7 +197,7 @@ def discovery_entries(catalogue: Catalogue) -> list[ToolEntry]:
                     description=description,
                     input_schema=schema,
                     annotations=discovery_annotations(read_only),
-                    meta=discovery_meta(read_only),
+                    meta={**discovery_meta(read_only), TIER_META_KEY: "discovery"},
                 ),
                 validated(schema, handler),
             )
@@ -236,10 +245,11 @@ def normalise_group(name: str) -> str:
 
 
 def toolset_build(spec: str, catalogue: Catalogue) -> dict[str, ToolEntry]:
-    """Tools by name for GHL_TOOLSET: ``core``, ``full``, or a comma list of groups/``core``."""
+    """Tools by name for GHL_TOOLSET: ``core``, ``full`` (core, discovery and every
+    operation), or a comma list of groups and/or ``core``."""
     choice = spec.strip().lower() or "core"
     if choice == "full":
-        entries = [operation_entry(op) for op in catalogue]
+        entries = [*core_entries(catalogue), *(operation_entry(op) for op in catalogue)]
     else:
         entries = []
         for item in filter(None, (normalise_group(part) for part in choice.split(","))):

@@ -202,8 +202,9 @@ async def test_full_toolset_lists_the_whole_catalogue(
             await client.list_tools(cursor="bm90LWEtY3Vyc29y")
     assert len(first.tools) == 100
     assert first.next_cursor
-    assert len(tools) == len(catalogue)
-    assert {tool.name for tool in tools} == {op.tool_name for op in catalogue}
+    core = {tool.name for tool in core_tools()} | DISCOVERY
+    assert len(tools) == len(catalogue) + len(core)
+    assert {tool.name for tool in tools} == {op.tool_name for op in catalogue} | core
     assert result_json(location)["location"]["id"] == DENTAL
 
 
@@ -213,7 +214,7 @@ async def test_the_toolset_can_be_chosen_on_the_command_line(
     # The bridge passes children nothing but credentials in the environment.
     async with stdio_child(child_env(ghl_sandbox), args=("--toolset", "full")) as client:
         tools = await all_tools(client)
-    assert len(tools) == len(catalogue)
+    assert len(tools) == len(catalogue) + len(core_tools()) + len(DISCOVERY)
 
 
 async def test_a_list_of_groups_lists_those_groups(
