@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ghl_descriptions import DESCRIPTIONS
 from ghl_overrides import OVERRIDES, override_apply
-from ghl_vocabulary import ACTION_WORDS, ALIASES, STOP_WORDS, SYNONYMS
+from ghl_vocabulary import ACTIONS, ALIASES, STOP_WORDS, SYNONYMS
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "mcpbridge" / "ghl" / "catalogue.json"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -394,7 +394,7 @@ def build_catalogue(spec_dir: Path) -> dict[str, Any]:
         "groups": groups,
         "search": {
             "stop_words": sorted(set(STOP_WORDS)),
-            "action_words": sorted(set(ACTION_WORDS)),
+            "actions": dict(sorted(ACTIONS.items())),
             "aliases": ALIASES,
             "synonyms": SYNONYMS,
         },

@@ -84,6 +84,14 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "calendars.get_calendars": "List the sub-account's calendars",
     "calendars.create_appointment": "Book an appointment on a calendar",
+    "calendars.edit_appointment": (
+        "Change an appointment: reschedule it, or cancel or confirm it (its status)"
+    ),
+    "calendars.delete_event": "Delete an appointment or blocked slot (a calendar event)",
+    "social_media_posting.create_post": (
+        "Publish or schedule a post on the connected social accounts (Facebook, Instagram, "
+        "LinkedIn, Google, TikTok)"
+    ),
     "users.get_user_by_location": "List the sub-account's users (team members, staff)",
     "users.update_user": "Change a user's name, email, phone, role or permissions",
     "businesses.create_business": "Create a business (company) record",

@@ -166,7 +166,7 @@ class Vocabulary:
     """Words for the operation search (scripts/ghl_vocabulary.py, copied in by the generator)."""
 
     stop_words: frozenset[str]
-    action_words: frozenset[str]
+    actions: Mapping[str, str]  # verb -> read, create, update, delete or send
     aliases: Mapping[str, Sequence[str]]
     synonyms: Mapping[str, Sequence[str]]
 
@@ -180,7 +180,7 @@ class Catalogue:
     ) -> None:
         self.groups = {group.name: group for group in groups}
         self.operations = {op.id: op for op in operations}
-        self.vocabulary = vocabulary or Vocabulary(frozenset(), frozenset(), {}, {})
+        self.vocabulary = vocabulary or Vocabulary(frozenset(), {}, {}, {})
 
     def __len__(self) -> int:
         return len(self.operations)
@@ -254,7 +254,7 @@ def operation_from_dict(data: dict[str, Any]) -> Operation:
 def vocabulary_from_dict(words: dict[str, Any]) -> Vocabulary:
     return Vocabulary(
         stop_words=frozenset(words.get("stop_words", ())),
-        action_words=frozenset(words.get("action_words", ())),
+        actions=words.get("actions", {}),
         aliases=words.get("aliases", {}),
         synonyms=words.get("synonyms", {}),
     )

@@ -24,11 +24,15 @@ from mcpbridge.ghl.catalogue import Operation, Vocabulary
 # BM25's usual constants; field weights chosen on the evaluation set (tests/ghl/search_eval).
 K1 = 1.2
 B = 0.75
-FIELD_WEIGHTS = {"name": 3.0, "kind": 2.0, "group": 1.2, "path": 1.0, "params": 0.3}
+FIELD_WEIGHTS = {"name": 3.0, "about": 2.0, "kind": 3.0, "group": 2.0, "path": 1.0, "params": 0.3}
 # Words the vocabulary adds count for less than the words the user typed.
 SYNONYM_WEIGHT = 0.5
-ACTION_WEIGHT = 0.5
+ACTION_WEIGHT = 0.6
+# An operation that does what the request's verb asks for scores this much more.
+ACTION_BONUS = 1.0
 DEMOTED_WEIGHT = 0.3
+# A plural ("show open deals") asks for a list: the weight of "list" it adds.
+PLURAL_LIST_WEIGHT = 0.8
 LIST_TERM = "list"
 DEPRECATED_FACTOR = 0.7
 # When a request fits several operations on the same thing equally well, prefer the one
@@ -51,7 +55,11 @@ class Analyzer:
         self._stemmer = snowballstemmer.stemmer("english")
         self._cache: dict[str, str] = {}
         self.stop_words = vocabulary.stop_words
-        self.action_words = vocabulary.action_words
+        self.action_words = frozenset(vocabulary.actions)
+        self.actions = {
+            " ".join(self.stem(part) for part in raw_words(words)): action
+            for words, action in vocabulary.actions.items()
+        }
         # Stemmed key -> (weight of its GHL words, the GHL words' stems).
         self.phrases: dict[tuple[str, ...], tuple[float, tuple[str, ...]]] = {}
         for table, weight in ((vocabulary.synonyms, SYNONYM_WEIGHT), (vocabulary.aliases, 1.0)):
@@ -83,7 +91,7 @@ class Analyzer:
             word != stem and word.endswith("s") for word, stem in zip(words, stems, strict=True)
         ):
             # A plural ("show open deals") asks for a list rather than one record.
-            added[LIST_TERM] = SYNONYM_WEIGHT
+            added[LIST_TERM] = PLURAL_LIST_WEIGHT
         start = 0
         while start < len(stems):
             size, match = self._phrase_at(stems, start)
@@ -102,6 +110,31 @@ class Analyzer:
         for stem, weight in added.items():
             terms[stem] = max(terms.get(stem, 0.0), weight)
         return terms
+
+    def query_actions(self, text: str) -> frozenset[str]:
+        """What the request asks to do (read, create, update, delete, send), by its verbs."""
+        stems = [self.stem(word) for word in raw_words(text)]
+        found: set[str] = set()
+        start = 0
+        while start < len(stems):
+            # Two-word verbs first: "set up" creates, "look up" reads.
+            pair = self.actions.get(" ".join(stems[start : start + 2]))
+            single = self.actions.get(stems[start])
+            if pair:
+                found.add(pair)
+                start += 2
+                continue
+            if single:
+                found.add(single)
+            start += 1
+        return frozenset(found)
+
+    def text_action(self, text: str) -> str | None:
+        """The action of a title or name: that of its first verb."""
+        for word in raw_words(text):
+            if action := self.actions.get(self.stem(word)):
+                return action
+        return None
 
     def _phrase_at(
         self, stems: list[str], start: int
@@ -130,7 +163,8 @@ def operation_fields(op: Operation) -> dict[str, str]:
         if isinstance(value, str)
     ]
     return {
-        "name": f"{op.title} {op.description or ''}",
+        "name": op.title,
+        "about": op.description or "",
         "kind": LIST_TERM if is_listing(op) else "",
         "group": op.group.replace("_", " "),
         "path": re.sub(r"\{[^}]*\}", " ", op.path),
@@ -146,9 +180,14 @@ class TextIndex:
     """
 
     def __init__(
-        self, documents: Sequence[Mapping[str, str]], priors: Sequence[float], analyzer: Analyzer
+        self,
+        documents: Sequence[Mapping[str, str]],
+        priors: Sequence[float],
+        analyzer: Analyzer,
+        actions: Sequence[str | None] = (),
     ) -> None:
         self.analyzer = analyzer
+        self.actions = list(actions) or [None] * len(documents)
         self.postings: dict[str, list[tuple[int, float]]] = {}
         fields = [
             {name: analyzer.stems(doc.get(name, "")) for name in FIELD_WEIGHTS} for doc in documents
@@ -177,7 +216,23 @@ class TextIndex:
         for stem, weight in self.analyzer.query_terms(query).items():
             for index, value in self.postings.get(stem, ()):
                 scores[index] = scores.get(index, 0.0) + weight * value
+        wanted = self.analyzer.query_actions(query)
+        if wanted:
+            for index, score in scores.items():
+                if self.actions[index] in wanted:
+                    scores[index] = score * (1 + ACTION_BONUS)
         return scores
+
+
+METHOD_ACTIONS = {"GET": "read", "POST": "create", "PUT": "update", "PATCH": "update"}
+
+
+def operation_action(op: Operation, analyzer: Analyzer) -> str:
+    """What ``op`` does, by the first verb of its title, else of its id, else its method."""
+    if is_listing(op) and op.method == "POST":
+        return "read"
+    found = analyzer.text_action(op.title) or analyzer.text_action(op.id.split(".", 1)[1])
+    return found or METHOD_ACTIONS.get(op.method, "delete")
 
 
 def operation_prior(op: Operation) -> float:
@@ -190,10 +245,12 @@ class OperationIndex:
 
     def __init__(self, operations: Iterable[Operation], vocabulary: Vocabulary) -> None:
         self.operations = list(operations)
+        analyzer = Analyzer(vocabulary)
         self.text = TextIndex(
             [operation_fields(op) for op in self.operations],
             [operation_prior(op) for op in self.operations],
-            Analyzer(vocabulary),
+            analyzer,
+            [operation_action(op, analyzer) for op in self.operations],
         )
 
     @property

@@ -60,7 +60,12 @@ def tool_index(tools: Sequence[Any]) -> TextIndex:
     index = _INDEXES.get(key)
     if index is None:
         analyzer = Analyzer(vocabulary_load())
-        index = TextIndex([tool_fields(tool) for tool in tools], [1.0] * len(tools), analyzer)
+        index = TextIndex(
+            [tool_fields(tool) for tool in tools],
+            [1.0] * len(tools),
+            analyzer,
+            [analyzer.text_action(tool.name) for tool in tools],
+        )
         _INDEXES[key] = index
         while len(_INDEXES) > _INDEXES_KEPT:
             _INDEXES.popitem(last=False)
