@@ -451,6 +451,13 @@ LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 1)
 LLM_TOOL_RESULT_LIMIT = env_int("LLM_TOOL_RESULT_LIMIT", 16_000, minimum=200)
 LLM_HISTORY_LIMIT = env_int("LLM_HISTORY_LIMIT", 60_000, minimum=1_000)
+# Seconds a tool call waits for a person's approval in the chat before it counts as declined.
+CHAT_APPROVAL_TIMEOUT = env_float("CHAT_APPROVAL_TIMEOUT", 600.0)
+
+# --- Audit log ------------------------------------------------------------------
+
+# Days an audit entry is kept; `manage.py purge_audit` deletes older ones.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
 
 # --- Health, metrics, logging ------------------------------------------------
 

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.logging import tenant_logging
 from mcpbridge.chat.agent.model_client import AgentConfig
+from mcpbridge.chat.approvals import approvals_waiting
 from mcpbridge.chat.conversations import (
     ConversationNotFound,
     InvalidTitle,
@@ -31,7 +32,7 @@ from mcpbridge.chat.conversations import (
     conversation_messages,
     conversation_rename,
 )
-from mcpbridge.chat.history import history_turns
+from mcpbridge.chat.history import Turn, history_turns, unanswered_calls
 from mcpbridge.chat.models import Conversation
 from mcpbridge.chat.schema_forms import form_fields
 from mcpbridge.supervisor.errors import BridgeError
@@ -41,6 +42,7 @@ from tenants.access import (
     atenant_access_for_user,
     tenant_access_for_user,
 )
+from tenants.models import DESTRUCTIVE, OUTBOUND
 from tenants.navigation import tenant_nav
 
 # The pages run no inline script and load nothing from elsewhere; a script that slipped
@@ -79,9 +81,15 @@ def _conversation_or_404(access: TenantAccess, user: Any, pk: int) -> Conversati
         raise Http404(exc.message) from None
 
 
+def _history(conversation: Conversation) -> list[Turn]:
+    messages = conversation_messages(conversation=conversation)
+    waiting = approvals_waiting(conversation=conversation.pk, call_ids=unanswered_calls(messages))
+    return history_turns(messages, waiting)
+
+
 def _chat_context(request: HttpRequest, access: TenantAccess, conversation: Conversation | None):
     user = request.user
-    turns = history_turns(conversation_messages(conversation=conversation)) if conversation else []
+    turns = _history(conversation) if conversation else []
     return {
         "nav": tenant_nav(user, access, "chat"),
         "conversation": conversation,
@@ -137,6 +145,9 @@ def conversation_delete_view(request: HttpRequest, slug: str, pk: int) -> HttpRe
 
 # --- the tool explorer ---------------------------------------------------------------
 
+# Tools the explorer runs only after the person confirms, naming the record.
+CONFIRMED_RISKS = frozenset({DESTRUCTIVE, OUTBOUND})
+
 
 async def _tool_listing(tenant: Any) -> tuple[list[dict[str, Any]], str]:
     """The tenant's tools with their form fields, or an error message fit to show."""
@@ -151,6 +162,8 @@ async def _tool_listing(tenant: Any) -> tuple[list[dict[str, Any]], str]:
             "description": tool.get("description", ""),
             "fields": form_fields(tool["inputSchema"]),
             "read_only": bool(tool.get("annotations", {}).get("readOnlyHint")),
+            "risk": tool.get("risk", ""),
+            "confirm": tool.get("risk") in CONFIRMED_RISKS,
         }
         for tool in tools
     ], ""

@@ -187,6 +187,7 @@ async def chat_turn(
             created=created,
             history=history,
             tenant=tenant,
+            user=user,
             emit=_released_before_the_end(emit, kept),
             config=config,
         )
@@ -211,6 +212,7 @@ async def _answer(
     created: bool,
     history: list[ChatMessage],
     tenant: Any,
+    user: Any,
     emit: Emit,
     config: AgentConfig,
 ) -> None:
@@ -230,6 +232,7 @@ async def _answer(
         record=_recorder(conversation, emit),
         config=config,
         conversation=conversation.pk,
+        user=user,
     )
     try:
         await loop.run(history)

@@ -23,6 +23,7 @@ from tenants.access import (
     atenant_access_for_token,
     atenant_access_for_user,
 )
+from tenants.audit import Actor
 from tenants.models import ApiToken, Membership
 
 
@@ -48,6 +49,11 @@ class Caller:
     @property
     def uses_token(self) -> bool:
         return self.raw_token is not None
+
+
+def caller_actor(caller: Caller) -> Actor:
+    """The caller as the audit log names it."""
+    return Actor.of(user=caller.user, api_token=caller.api_token)
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -23,10 +23,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from config.logging import tenant_logging
+from mcpbridge.chat.approvals import approval_decide
 from mcpbridge.chat.events import ChatErrorEvent
 from mcpbridge.chat.turns import chat_turn
 from mcpbridge.supervisor.errors import BridgeError, RateLimited
 from mcpbridge.tools import (
+    CallContext,
     call_error_payload,
     call_result_payload,
     tenant_tool_call,
@@ -36,6 +38,7 @@ from mcpbridge.ways_in.callers import (
     Caller,
     NotAuthenticated,
     caller_access,
+    caller_actor,
     caller_from_user,
     caller_refresh,
 )
@@ -47,6 +50,7 @@ from mcpbridge.ways_in.payloads import (
     ChatStopMessage,
     ErrorEvent,
     MessageError,
+    ToolApproveMessage,
     ToolErrorEvent,
     ToolProgressEvent,
     ToolResultEvent,
@@ -58,7 +62,7 @@ from mcpbridge.ways_in.payloads import (
 )
 from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 from tenants.access import TenantAccess
-from tenants.models import Membership
+from tenants.models import AuditEntry, Membership
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +184,8 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self.chat_send(message)
         elif message["type"] == "chat.stop":
             await self.chat_stop(message)
+        elif message["type"] == "tool.approve":
+            await self.tool_approve(message)
         else:
             await self.call_cancel(message)
 
@@ -228,6 +234,9 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self._error("not_running", "No answer is being written.")
             return
         self.chat.cancel()
+
+    async def tool_approve(self, message: ToolApproveMessage) -> None:
+        self._spawn(self._approve(message))
 
     # --- the work ------------------------------------------------------------------------
 
@@ -307,6 +316,31 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
                 emit=self._send,
             )
 
+    async def _approve(self, message: ToolApproveMessage) -> None:
+        """A person's answer to a call the chat paused on: only the turn's own user, and only
+        while they are a member of the tenant, may give it."""
+        try:
+            access = await self._access(Membership.Role.MEMBER)
+        except CallDenied as exc:
+            await self._error(exc.code, exc.message, call_id=message["id"])
+            await self._close_for(exc)
+            return
+        user = self.caller.user
+        sent = user is not None and await approval_decide(
+            conversation=message["conversation"],
+            call_id=message["id"],
+            user_id=user.pk,
+            tenant_id=access.tenant.pk,
+            decision=message["decision"],
+            by=caller_actor(self.caller).name,
+        )
+        if not sent:
+            await self._error(
+                "unknown_approval",
+                "No call of yours is waiting for this approval (answered, stopped or expired).",
+                call_id=message["id"],
+            )
+
     async def _run(self, access: TenantAccess, message: ToolsCallMessage) -> None:
         call_id = message["id"]
         usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
@@ -331,10 +365,14 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             }
             await self._send(event)
 
+        way_in = AuditEntry.WayIn.WEBSOCKET if self.caller.uses_token else AuditEntry.WayIn.EXPLORER
         result = await tenant_tool_call(
             tenant=access.tenant,
             name=message["name"],
             arguments=message["arguments"],
+            context=CallContext(
+                way_in=way_in, actor=caller_actor(self.caller), scopes=access.scopes
+            ),
             progress=progress,
             started=started,
         )

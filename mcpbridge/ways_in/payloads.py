@@ -53,8 +53,20 @@ class ChatStopMessage(TypedDict):
     conversation: int | None
 
 
+class ToolApproveMessage(TypedDict):
+    type: Literal["tool.approve"]
+    conversation: int
+    id: str
+    decision: Literal["approve", "reject"]
+
+
 ClientMessage = (
-    ToolsListMessage | ToolsCallMessage | CallCancelMessage | ChatSendMessage | ChatStopMessage
+    ToolsListMessage
+    | ToolsCallMessage
+    | CallCancelMessage
+    | ChatSendMessage
+    | ChatStopMessage
+    | ToolApproveMessage
 )
 
 
@@ -165,12 +177,31 @@ def _chat_stop(content: dict[str, Any]) -> ChatStopMessage:
     return {"type": "chat.stop", "conversation": _conversation(content)}
 
 
+def _tool_approve(content: dict[str, Any]) -> ToolApproveMessage:
+    conversation = _conversation(content)
+    if conversation is None:
+        raise MessageError("invalid_message", "conversation must be the conversation's id.")
+    call_id = _call_id(content)
+    decision = content.get("decision")
+    if decision not in ("approve", "reject"):
+        raise MessageError(
+            "invalid_message", 'decision must be "approve" or "reject".', call_id=call_id
+        )
+    return {
+        "type": "tool.approve",
+        "conversation": conversation,
+        "id": str(call_id),
+        "decision": decision,
+    }
+
+
 _PARSERS = {
     "tools.list": _tools_list,
     "tools.call": _tools_call,
     "call.cancel": _call_cancel,
     "chat.send": _chat_send,
     "chat.stop": _chat_stop,
+    "tool.approve": _tool_approve,
 }
 
 

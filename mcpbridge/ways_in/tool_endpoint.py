@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 STATUS_BY_CODE = {
     "unknown_tool": 404,
     "invalid_arguments": 422,
+    "insufficient_scope": 403,
     "rate_limited": 429,
     "tenant_unavailable": 409,
     "at_capacity": 503,

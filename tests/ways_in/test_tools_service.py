@@ -38,7 +38,7 @@ def test_a_schema_no_validator_understands_leaves_the_judgement_to_the_child():
     arguments_check({"type": "no-such-type"}, {"anything": 1})
 
 
-def test_a_tool_is_shown_with_mcp_field_names_and_nothing_empty():
+def test_a_tool_is_shown_with_mcp_field_names_its_risk_and_nothing_empty():
     tool = types.Tool(
         name="get_contact",
         title="Get contact",
@@ -52,6 +52,7 @@ def test_a_tool_is_shown_with_mcp_field_names_and_nothing_empty():
         "description": "One contact.",
         "inputSchema": SCHEMA,
         "annotations": {"readOnlyHint": True},
+        "risk": "read",
     }
     assert tool_summary(types.Tool(name="bare", input_schema={"type": "object"})) == {
         "name": "bare",
