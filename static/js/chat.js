@@ -197,6 +197,7 @@
     var risk = box.querySelector(".risk");
     risk.className = "risk risk-" + event.risk;
     risk.textContent = event.risk;
+    box.querySelector(".approval-title").textContent = "Waiting for your approval";
     box.querySelector(".approval-summary").textContent = event.summary;
     box.querySelector(".approval-outcome").textContent = "";
     card.after(box);
