@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from jsonschema import SchemaError
@@ -30,6 +30,9 @@ from mcpbridge.registry import get_registry
 from mcpbridge.supervisor.errors import BridgeError, InvalidArguments, UnknownTool
 from tenants.access import ALL_SCOPES
 from tenants.audit import Actor, audit_arguments_text
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -148,7 +151,7 @@ def _tool_named(tools: types.ListToolsResult, name: str) -> types.Tool:
     raise UnknownTool(f"This account has no tool named {name[:100]!r}.")
 
 
-async def tenant_tools_list(*, tenant: Any) -> list[dict[str, Any]]:
+async def tenant_tools_list(*, tenant: Tenant) -> list[dict[str, Any]]:
     """The tools of ``tenant``'s child, as :func:`tool_summary` shows them."""
     async with get_registry().acquire(tenant) as client:
         listing = await client.list_tools()
@@ -157,7 +160,7 @@ async def tenant_tools_list(*, tenant: Any) -> list[dict[str, Any]]:
 
 async def tenant_tool_call(
     *,
-    tenant: Any,
+    tenant: Tenant,
     name: str,
     arguments: dict[str, Any],
     context: CallContext,

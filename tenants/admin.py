@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -26,8 +26,11 @@ from tenants.models import (
 )
 from tenants.services import tenant_disable, tenant_enable
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
 
-class MembershipInline(admin.TabularInline):
+
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]  # generic only in the stubs
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -43,7 +46,7 @@ def _secret_of(tenant: Tenant) -> TenantSecret | None:
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["slug", "name", "location_id", "status", "secret_status", "updated_at"]
     list_filter = ["status"]
     list_select_related = ["secret"]
@@ -143,7 +146,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     list_select_related = ["user", "tenant"]
@@ -151,7 +154,7 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "tenant"]
 
 
-class ApiTokenAdminForm(forms.ModelForm):
+class ApiTokenAdminForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
     scopes = forms.MultipleChoiceField(
         choices=SCOPE_CHOICES,
         initial=[READ, WRITE],
@@ -168,7 +171,7 @@ class ApiTokenAdminForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     form = ApiTokenAdminForm
     list_display = [
         "name",
@@ -188,7 +191,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     autocomplete_fields = ["tenant"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> _FieldGroups:
         if obj is None:
             return ["tenant", "name", "role", "scopes", "expires_at"]
         return [
@@ -227,7 +230,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return "active" if token.is_active() else "expired"
 
     def save_model(
-        self, request: HttpRequest, obj: ApiToken, form: ModelForm, change: bool
+        self, request: HttpRequest, obj: ApiToken, form: ModelForm[ApiToken], change: bool
     ) -> None:
         if change:
             super().save_model(request, obj, form, change)
@@ -242,6 +245,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
         obj.pk = token.pk
         obj.refresh_from_db()
+        # The plaintext rides on this one object to response_add, never on the model.
         obj.plaintext_once = plaintext  # type: ignore[attr-defined]
 
     def response_add(
@@ -253,7 +257,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "token": obj,
-            "plaintext": obj.plaintext_once,  # type: ignore[attr-defined]
+            "plaintext": obj.plaintext_once,  # type: ignore[attr-defined]  # set by save_model
             "title": "API token created",
         }
         # The admin's never_cache keeps the page out of every cache.
@@ -270,7 +274,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["event_type", "location_id", "company_id", "outcome", "sent_at", "received_at"]
     list_filter = ["event_type"]
     search_fields = ["delivery_id", "location_id", "company_id"]
@@ -284,7 +288,7 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     """Every tenant's audit log, read-only: entries are only ever added."""
 
     list_display = ["at", "tenant", "actor", "way_in", "tool", "risk", "approval", "outcome"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -44,6 +44,9 @@ from tenants.access import (
 )
 from tenants.models import DESTRUCTIVE, OUTBOUND
 from tenants.navigation import tenant_nav
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 # The pages run no inline script and load nothing from elsewhere; a script that slipped
 # into a page (from the model or a tool) would not run.
@@ -87,7 +90,9 @@ def _history(conversation: Conversation) -> list[Turn]:
     return history_turns(messages, waiting)
 
 
-def _chat_context(request: HttpRequest, access: TenantAccess, conversation: Conversation | None):
+def _chat_context(
+    request: HttpRequest, access: TenantAccess, conversation: Conversation | None
+) -> dict[str, Any]:
     user = request.user
     turns = _history(conversation) if conversation else []
     return {
@@ -149,7 +154,7 @@ def conversation_delete_view(request: HttpRequest, slug: str, pk: int) -> HttpRe
 CONFIRMED_RISKS = frozenset({DESTRUCTIVE, OUTBOUND})
 
 
-async def _tool_listing(tenant: Any) -> tuple[list[dict[str, Any]], str]:
+async def _tool_listing(tenant: Tenant) -> tuple[list[dict[str, Any]], str]:
     """The tenant's tools with their form fields, or an error message fit to show."""
     try:
         with tenant_logging(tenant.slug):

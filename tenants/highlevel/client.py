@@ -31,7 +31,7 @@ LISTING_MAX_PAGES = 5
 _MAX_MESSAGE = 300
 
 
-class HighLevelError(OAuth2Error):
+class HighLevelError(OAuth2Error):  # type: ignore[misc]  # allauth ships no types
     """GHL refused or could not be reached; ``unreachable`` tells the two apart."""
 
     def __init__(self, message: str, *, unreachable: bool = False, status: int = 0) -> None:

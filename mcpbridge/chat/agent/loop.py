@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 import openai
@@ -58,6 +58,9 @@ from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 from tenants.audit import Actor
 from tenants.models import AuditEntry
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 Record = Callable[[list[ChatMessage]], Awaitable[None]]
@@ -73,7 +76,7 @@ class AgentLoop:
     def __init__(
         self,
         *,
-        tenant: Any,
+        tenant: Tenant,
         emit: Emit,
         record: Record | None = None,
         config: AgentConfig | None = None,
@@ -315,10 +318,11 @@ class AgentLoop:
             "type": "tool.result",
             "conversation": self.conversation,
             "id": call.id,
+            # call_result_payload is a plain dict: its keys are ChatToolResultEvent's.
             **payload,  # type: ignore[typeddict-item]
             "duration_ms": duration,
         }
-        await self._emit(event)
+        await self._emit_event(event)
         text = result_text(payload["content"], payload.get("structuredContent"))
         return ChatMessage(
             role="tool",
@@ -340,7 +344,7 @@ class AgentLoop:
             "message": exc.message,
             "duration_ms": duration,
         }
-        await self._emit(event)
+        await self._emit_event(event)
         details = "".join(f"\n- {line}" for line in getattr(exc, "errors", []))
         return ChatMessage(
             role="tool",
@@ -378,7 +382,7 @@ class AgentLoop:
             ChatMessage(
                 role="assistant",
                 content=text,
-                status="error" if error else "stopped",  # type: ignore[arg-type]
+                status="error" if error else "stopped",
                 error_code=error.code if error else "",
                 error=error.message if error else "",
             )
@@ -402,6 +406,7 @@ class AgentLoop:
 
     async def _emit(self, event: dict[str, Any]) -> None:
         event.setdefault("conversation", self.conversation)
+        # The plain dicts built here are ChatEvents once they carry the conversation.
         await self._emit_event(event)  # type: ignore[arg-type]
 
 
