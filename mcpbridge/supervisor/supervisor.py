@@ -16,7 +16,6 @@ import itertools
 import logging
 import os
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,10 +36,7 @@ from mcpbridge.supervisor.errors import (
 from mcpbridge.supervisor.processes import (
     default_run_root,
     is_running,
-    remove_dead_worker_dirs,
     signal_group,
-    sweep_as,
-    sweep_marked,
     worker_id,
 )
 from mcpbridge.supervisor.spec import DEFAULT_PATH, ChildSpec, LaunchConfig, State, replace_secrets
@@ -134,25 +130,6 @@ class Supervisor:
         self._tasks: set[asyncio.Future[Any]] = set()
         self.closing = False
         metrics.track(self)
-
-    def sweep_leftovers(self, *, cwd: str | None = None) -> list[int]:
-        """End children that a worker which is gone left behind, and remove their homes.
-
-        Run once when a worker starts. Children that run as another uid are looked for
-        by a short sweep running as that uid (``cwd`` must let it import this package).
-        """
-        root = self.config.run_root
-        ended = sweep_marked(root)
-        uid = self.config.uid
-        if uid is not None and uid != os.geteuid():
-            try:
-                ended += sweep_as(root, uid=uid, gid=self.config.gid, cwd=cwd)
-            except (OSError, subprocess.SubprocessError) as exc:
-                logger.warning("could not look for children left as uid %s: %s", uid, exc)
-        remove_dead_worker_dirs(root)
-        if ended:
-            logger.warning("ended %d MCP children left by a worker that is gone", len(ended))
-        return ended
 
     # --- acquiring ---------------------------------------------------------------
 
