@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import datetime
 import logging
 import sys
 import weakref
@@ -29,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import sync_to_async
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 from django.conf import settings
-from django.utils import timezone
 
 from config.logging import redact
 from mcpbridge.supervisor.errors import TenantUnavailable
@@ -58,22 +56,12 @@ def tenant_key(tenant_id: int | str) -> str:
 
 async def tenant_secret_version(tenant: Any) -> int:
     """The tenant's credential version, refreshing a token about to expire first."""
-    from tenants.credentials import CredentialsError, aget_valid_token
-    from tenants.models import TenantSecret
+    from tenants.credentials import CredentialsError, aget_valid_token_version
 
-    rows = TenantSecret.objects.filter(tenant_id=tenant.pk).values_list("version", "expires_at")
-    row = await rows.afirst()
-    if row is None:
-        raise TenantUnavailable()
-    version, expires_at = row
-    margin = datetime.timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN)
-    if expires_at is None or expires_at > timezone.now() + margin:
-        return int(version)
     try:
-        await aget_valid_token(tenant)
+        return await aget_valid_token_version(tenant)
     except CredentialsError as exc:
         raise TenantUnavailable() from exc
-    return int(await rows.values_list("version", flat=True).afirst() or version)
 
 
 async def tenant_child_credentials(tenant: Any) -> Any:

@@ -48,6 +48,7 @@ __all__ = [
     "TenantSecretUnreadable",
     "TokenRefreshFailed",
     "aget_valid_token",
+    "aget_valid_token_version",
     "get_tenant_secrets",
     "get_valid_token",
     "tenant_token_refresh",
@@ -273,6 +274,27 @@ async def aget_valid_token(tenant: Tenant, *, margin: timedelta | None = None) -
     return await sync_to_async(_refresh_on_own_connection, thread_sensitive=False)(
         tenant.pk, margin
     )
+
+
+async def aget_valid_token_version(tenant: Tenant, *, margin: timedelta | None = None) -> int:
+    """The version of the tenant's credentials once its access token is valid for ``margin``.
+
+    What the bridge needs to know whether a child runs on the current token. Reads only
+    the version and expiry (nothing is decrypted) unless a refresh is due, which runs as
+    in :func:`aget_valid_token`. Raises a :class:`CredentialsError` subclass likewise.
+    """
+    margin = _margin(margin)
+    rows = TenantSecret.objects.filter(tenant_id=tenant.pk).values_list("version", "expires_at")
+    row = await rows.afirst()
+    if row is None:
+        raise TenantSecretMissing(
+            f"Tenant {tenant.slug!r} has no stored GHL credentials.", tenant_slug=tenant.slug
+        )
+    version, expires_at = row
+    if expires_at is None or expires_at > timezone.now() + margin:
+        return int(version)
+    await aget_valid_token(tenant, margin=margin)
+    return int(await rows.values_list("version", flat=True).afirst() or version)
 
 
 def _refresh_on_own_connection(tenant_id: int, margin: timedelta) -> str:

@@ -284,3 +284,24 @@ async def test_the_async_twin_returns_a_fresh_token_and_refreshes_an_expiring_on
     assert await credentials.aget_valid_token(fresh) == "fresh-0"
     assert await credentials.aget_valid_token(soon) == "access-1"
     assert len(ghl_token_server.state.refresh_requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_token_version_is_read_as_is_and_moves_on_after_a_due_refresh(
+    tenant_factory, ghl_token_server
+):
+    ghl_token_server.state.live_refresh_tokens.add("refresh-0")
+    fresh = await database_sync_to_async(tenant_factory)(access_token="fresh-0", expires_in=LATER)
+    soon = await database_sync_to_async(tenant_factory)(expires_in=SOON)
+    before = await database_sync_to_async(lambda: stored(soon).version)()
+
+    assert await credentials.aget_valid_token_version(fresh) == 1
+    assert await credentials.aget_valid_token_version(soon) == before + 1
+    assert len(ghl_token_server.state.refresh_requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_token_version_of_a_tenant_without_credentials_is_refused(tenant_factory):
+    bare = await database_sync_to_async(tenant_factory)(access_token=None)
+    with pytest.raises(TenantSecretMissing):
+        await credentials.aget_valid_token_version(bare)
