@@ -30,7 +30,7 @@ from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallab
 from django.conf import settings
 
 from config.logging import redact
-from mcpbridge.supervisor.errors import TenantUnavailable
+from mcpbridge.supervisor.errors import TenantUnavailableError
 from mcpbridge.supervisor.processes import default_run_root, sweep_leftovers
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ async def tenant_secret_version(tenant: Any) -> int:
     try:
         return await aget_valid_token_version(tenant)
     except CredentialsError as exc:
-        raise TenantUnavailable() from exc
+        raise TenantUnavailableError() from exc
 
 
 async def tenant_child_credentials(tenant: Any) -> Any:
@@ -72,7 +72,7 @@ async def tenant_child_credentials(tenant: Any) -> Any:
         await aget_valid_token(tenant)
         return await sync_to_async(get_tenant_secrets)(tenant)
     except CredentialsError as exc:
-        raise TenantUnavailable() from exc
+        raise TenantUnavailableError() from exc
 
 
 # --- the registry -------------------------------------------------------------------
@@ -144,13 +144,14 @@ class Registry:
     async def acquire(self, tenant: Any) -> AsyncIterator[ChildClient]:
         """Use ``tenant``'s child, started on first use with its current credentials.
 
-        Raises ``TenantUnavailable`` (not usable, no or unrefreshable credentials),
-        ``AtCapacity``, ``ChildRestarting``, ``ChildFailed``, ``ChildStartFailed`` or
-        ``ShuttingDown``; calls on the client raise ``CallTimeout``, ``ChildCrashed``,
-        ``ChildStopped`` or ``ToolCallFailed``. All are ``mcpbridge.supervisor.errors.BridgeError``.
+        Raises ``TenantUnavailableError`` (not usable, no or unrefreshable credentials),
+        ``AtCapacityError``, ``ChildRestartingError``, ``ChildFailedError``,
+        ``ChildStartFailedError`` or ``ShuttingDownError``; calls on the client raise
+        ``CallTimeoutError``, ``ChildCrashedError``, ``ChildStoppedError`` or
+        ``ToolCallFailedError``. All are ``mcpbridge.supervisor.errors.BridgeError``.
         """
         if not tenant.is_usable:
-            raise TenantUnavailable()
+            raise TenantUnavailableError()
         version = await tenant_secret_version(tenant)
 
         async def build() -> ChildSpec:

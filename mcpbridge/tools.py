@@ -19,7 +19,7 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
 from mcpbridge.registry import get_registry
-from mcpbridge.supervisor.errors import BridgeError, InvalidArguments, UnknownTool
+from mcpbridge.supervisor.errors import BridgeError, InvalidArgumentsError, UnknownToolError
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -60,7 +60,7 @@ def call_error_payload(exc: BridgeError) -> dict[str, Any]:
     payload: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.retry_after is not None:
         payload["retry_after"] = max(1, math.ceil(exc.retry_after))
-    if isinstance(exc, InvalidArguments):
+    if isinstance(exc, InvalidArgumentsError):
         payload["errors"] = exc.errors
     return payload
 
@@ -78,13 +78,13 @@ def _validator(schema_json: str) -> Validator | None:
 
 
 def arguments_check(schema: dict[str, Any], arguments: dict[str, Any]) -> None:
-    """Raise ``InvalidArguments`` listing how ``arguments`` break ``schema``."""
+    """Raise ``InvalidArgumentsError`` listing how ``arguments`` break ``schema``."""
     validator = _validator(json.dumps(schema, sort_keys=True))
     if validator is None:
         return
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.path)))
     if errors:
-        raise InvalidArguments(
+        raise InvalidArgumentsError(
             [
                 f"{'.'.join(map(str, e.path)) or 'arguments'}: {e.message[:200]}"
                 for e in errors[:MAX_ARGUMENT_ERRORS]
@@ -96,7 +96,7 @@ def _tool_named(tools: types.ListToolsResult, name: str) -> types.Tool:
     for tool in tools.tools:
         if tool.name == name:
             return tool
-    raise UnknownTool(f"This account has no tool named {name[:100]!r}.")
+    raise UnknownToolError(f"This account has no tool named {name[:100]!r}.")
 
 
 async def tenant_tools_list(*, tenant: Any) -> list[dict[str, Any]]:
@@ -114,7 +114,7 @@ async def tenant_tool_call(
     progress: ProgressCallback | None = None,
     started: Callable[[], Awaitable[None]] | None = None,
 ) -> types.CallToolResult:
-    """Call ``name`` on ``tenant``'s child; ``UnknownTool`` or ``InvalidArguments`` first.
+    """Call ``name`` on ``tenant``'s child; ``UnknownToolError`` or ``InvalidArgumentsError`` first.
 
     ``started`` is awaited once every check has passed, just before the call goes out.
     """

@@ -24,29 +24,29 @@ from django.utils import timezone
 from config.logging import tenant_logging
 from tenants import oauth
 from tenants.exceptions import (
-    CredentialsConflict,
+    CredentialsConflictError,
     CredentialsError,
-    InvalidCredentialsPayload,
-    TenantInactive,
-    TenantNeedsReauth,
-    TenantSecretMissing,
-    TenantSecretUnreadable,
-    TokenRefreshFailed,
+    InvalidCredentialsPayloadError,
+    TenantInactiveError,
+    TenantNeedsReauthError,
+    TenantSecretMissingError,
+    TenantSecretUnreadableError,
+    TokenRefreshFailedError,
 )
 from tenants.models import Tenant, TenantSecret
 from tenants.payloads import TokenPayload, token_payload_parse
 from tenants.signals import credentials_changed_on_commit
 
 __all__ = [
-    "CredentialsConflict",
+    "CredentialsConflictError",
     "CredentialsError",
-    "InvalidCredentialsPayload",
+    "InvalidCredentialsPayloadError",
     "TenantCredentials",
-    "TenantInactive",
-    "TenantNeedsReauth",
-    "TenantSecretMissing",
-    "TenantSecretUnreadable",
-    "TokenRefreshFailed",
+    "TenantInactiveError",
+    "TenantNeedsReauthError",
+    "TenantSecretMissingError",
+    "TenantSecretUnreadableError",
+    "TokenRefreshFailedError",
     "aget_valid_token",
     "aget_valid_token_version",
     "get_tenant_secrets",
@@ -99,7 +99,7 @@ def _credentials_of(secret: TenantSecret) -> TenantCredentials:
 def _require_readable(secret: TenantSecret) -> None:
     if not secret.is_readable:
         slug = secret.tenant.slug
-        raise TenantSecretUnreadable(
+        raise TenantSecretUnreadableError(
             f"The stored GHL credentials of tenant {slug!r} cannot be decrypted with any key "
             "in FIELD_ENCRYPTION_KEYS: restore the missing key, or sign in with GHL again.",
             tenant_slug=slug,
@@ -114,7 +114,7 @@ def _secret_of(tenant_id: int, *, lock: bool = False) -> TenantSecret:
         return queryset.get(tenant_id=tenant_id)
     except TenantSecret.DoesNotExist:
         slug = Tenant.objects.filter(pk=tenant_id).values_list("slug", flat=True).first()
-        raise TenantSecretMissing(
+        raise TenantSecretMissingError(
             f"Tenant {slug or tenant_id!r} has no stored GHL credentials.", tenant_slug=slug or ""
         ) from None
 
@@ -122,8 +122,8 @@ def _secret_of(tenant_id: int, *, lock: bool = False) -> TenantSecret:
 def get_tenant_secrets(tenant: Tenant) -> TenantCredentials:
     """The tenant's full credential set, read fresh from the database.
 
-    Raises :class:`TenantSecretMissing` (views answer 404) or
-    :class:`TenantSecretUnreadable`.
+    Raises :class:`TenantSecretMissingError` (views answer 404) or
+    :class:`TenantSecretUnreadableError`.
     """
     return _credentials_of(_secret_of(tenant.pk))
 
@@ -169,12 +169,12 @@ def _tenant_for(data: TokenPayload) -> tuple[Tenant, bool]:
     )
     tenant = next((t for t in matches if t.location_id == data.location_id), None)
     if tenant is not None and data.slug and tenant.slug != data.slug:
-        raise CredentialsConflict(
+        raise CredentialsConflictError(
             f"locationId {data.location_id} already belongs to tenant {tenant.slug!r}.",
             field="tenantId",
         )
     if tenant is None and matches:
-        raise CredentialsConflict(
+        raise CredentialsConflictError(
             f"Tenant {slug!r} is bound to another locationId.", field="locationId"
         )
     if tenant is None:
@@ -226,8 +226,8 @@ def _margin(margin: timedelta | None) -> timedelta:
     return timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN)
 
 
-def _needs_reauth(tenant: Tenant) -> TenantNeedsReauth:
-    return TenantNeedsReauth(
+def _needs_reauth(tenant: Tenant) -> TenantNeedsReauthError:
+    return TenantNeedsReauthError(
         f"Tenant {tenant.slug!r} must sign in with GHL again: {tenant.status_reason}",
         tenant_slug=tenant.slug,
     )
@@ -237,7 +237,7 @@ def _require_usable(tenant: Tenant) -> None:
     if tenant.status == Tenant.Status.NEEDS_REAUTH:
         raise _needs_reauth(tenant)
     if tenant.status != Tenant.Status.ACTIVE:
-        raise TenantInactive(
+        raise TenantInactiveError(
             f"Tenant {tenant.slug!r} is {tenant.get_status_display().lower()}.",
             tenant_slug=tenant.slug,
         )
@@ -287,7 +287,7 @@ async def aget_valid_token_version(tenant: Tenant, *, margin: timedelta | None =
     rows = TenantSecret.objects.filter(tenant_id=tenant.pk).values_list("version", "expires_at")
     row = await rows.afirst()
     if row is None:
-        raise TenantSecretMissing(
+        raise TenantSecretMissingError(
             f"Tenant {tenant.slug!r} has no stored GHL credentials.", tenant_slug=tenant.slug
         )
     version, expires_at = row
@@ -337,12 +337,12 @@ def _refresh_locked(
         tokens = oauth.oauth_token_refresh(
             refresh_token=secret.refresh_token, user_type=secret.user_type
         )
-    except oauth.InvalidGrant as exc:
+    except oauth.InvalidGrantError as exc:
         return "", _mark_needs_reauth(secret, f"GHL rejected the refresh token: {exc.description}")
     except oauth.OAuthError as exc:
         _record_error(secret, exc.description, now=now)
         if exc.permanent:
-            return "", TokenRefreshFailed(
+            return "", TokenRefreshFailedError(
                 _failure_message(secret), tenant_slug=secret.tenant.slug, permanent=True
             )
         return _fallback(secret, now=now)
@@ -370,7 +370,7 @@ def _fallback(secret: TenantSecret, *, now: datetime) -> tuple[str, CredentialsE
     if not secret.is_expired(now=now):
         logger.warning("GHL token refresh failed; using the stored token until it expires")
         return secret.access_token, None
-    return "", TokenRefreshFailed(_failure_message(secret), tenant_slug=secret.tenant.slug)
+    return "", TokenRefreshFailedError(_failure_message(secret), tenant_slug=secret.tenant.slug)
 
 
 def _failure_message(secret: TenantSecret) -> str:
@@ -384,7 +384,7 @@ def _record_error(secret: TenantSecret, description: str, *, now: datetime) -> N
     secret.save(update_fields=["last_error", "last_error_at", "updated_at"])
 
 
-def _mark_needs_reauth(secret: TenantSecret, reason: str) -> TenantNeedsReauth:
+def _mark_needs_reauth(secret: TenantSecret, reason: str) -> TenantNeedsReauthError:
     tenant = secret.tenant
     logger.warning("tenant needs re-authorisation: %s", reason)
     _record_error(secret, reason, now=timezone.now())

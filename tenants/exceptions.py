@@ -16,23 +16,23 @@ class CredentialsError(Exception):
         self.tenant_slug = tenant_slug
 
 
-class TenantSecretMissing(CredentialsError):
+class TenantSecretMissingError(CredentialsError):
     """The tenant has no stored GHL credentials."""
 
 
-class TenantSecretUnreadable(CredentialsError):
+class TenantSecretUnreadableError(CredentialsError):
     """No key in FIELD_ENCRYPTION_KEYS opens the tenant's stored credentials."""
 
 
-class TenantNeedsReauth(CredentialsError):
+class TenantNeedsReauthError(CredentialsError):
     """GHL no longer accepts the tenant's tokens: someone must sign in with GHL again."""
 
 
-class TenantInactive(CredentialsError):
+class TenantInactiveError(CredentialsError):
     """The tenant is disabled or uninstalled; its credentials must not be used."""
 
 
-class TokenRefreshFailed(CredentialsError):
+class TokenRefreshFailedError(CredentialsError):
     """GHL could not be reached or answered with an error; the stored tokens are kept."""
 
     def __init__(self, message: str, *, tenant_slug: str = "", permanent: bool = False) -> None:
@@ -40,7 +40,7 @@ class TokenRefreshFailed(CredentialsError):
         self.permanent = permanent
 
 
-class InvalidCredentialsPayload(CredentialsError):
+class InvalidCredentialsPayloadError(CredentialsError):
     """A token payload is malformed; ``errors`` maps each bad field to its messages."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
@@ -48,7 +48,7 @@ class InvalidCredentialsPayload(CredentialsError):
         self.errors = errors
 
 
-class CredentialsConflict(CredentialsError):
+class CredentialsConflictError(CredentialsError):
     """The payload's tenant and location identify different tenants."""
 
     def __init__(self, message: str, *, field: str) -> None:

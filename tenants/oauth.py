@@ -36,7 +36,7 @@ class OAuthError(Exception):
         self.permanent = permanent
 
 
-class InvalidGrant(OAuthError):
+class InvalidGrantError(OAuthError):
     """GHL rejected the refresh token (used already, revoked, or the app was uninstalled)."""
 
     def __init__(self, description: str) -> None:
@@ -89,7 +89,7 @@ def _attempt(client: httpx.Client, form: dict[str, str]) -> RefreshedTokens:
         return _parse_tokens(response)
     code, description = _error_of(response)
     if code == "invalid_grant":
-        raise InvalidGrant(description)
+        raise InvalidGrantError(description)
     transient = response.status_code == 429 or response.status_code >= 500
     raise OAuthError(
         f"GHL token endpoint answered {response.status_code}: {description}",

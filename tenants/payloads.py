@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenants.exceptions import InvalidCredentialsPayload
+from tenants.exceptions import InvalidCredentialsPayloadError
 
 MAX_TOKEN_LENGTH = 8192
 MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
@@ -118,9 +118,9 @@ def _lookup(data: Mapping[str, Any], spellings: tuple[str, ...]) -> tuple[str, A
 
 
 def token_payload_parse(data: object) -> TokenPayload:
-    """Validate a token payload; raise :class:`InvalidCredentialsPayload` naming each bad field."""
+    """Validate a token payload; raise :class:`InvalidCredentialsPayloadError` naming bad fields."""
     if not isinstance(data, Mapping):
-        raise InvalidCredentialsPayload({"body": ["Must be a JSON object."]})
+        raise InvalidCredentialsPayloadError({"body": ["Must be a JSON object."]})
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for attribute, (spellings, parse, required) in _FIELDS.items():
@@ -135,5 +135,5 @@ def token_payload_parse(data: object) -> TokenPayload:
         except ValueError as exc:
             errors[key] = [str(exc)]
     if errors:
-        raise InvalidCredentialsPayload(errors)
+        raise InvalidCredentialsPayloadError(errors)
     return TokenPayload(**values)

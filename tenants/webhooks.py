@@ -31,7 +31,7 @@ UNINSTALL = "UNINSTALL"
 RETENTION = timedelta(days=7)
 
 
-class WebhookRejected(Exception):
+class WebhookRejectedError(Exception):
     """A signed delivery the hub will not act on; ``status`` is the HTTP answer."""
 
     def __init__(self, message: str, *, status: int = 400) -> None:
@@ -61,17 +61,17 @@ def _sent_at(data: dict[str, Any]) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(raw))
     except ValueError:
-        raise WebhookRejected("timestamp must be an ISO 8601 date and time.") from None
+        raise WebhookRejectedError("timestamp must be an ISO 8601 date and time.") from None
     return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.utc)
 
 
 def app_event_parse(data: object, *, body: bytes) -> AppEvent:
-    """The fields the hub uses from a webhook body; raise :class:`WebhookRejected`."""
+    """The fields the hub uses from a webhook body; raise :class:`WebhookRejectedError`."""
     if not isinstance(data, dict):
-        raise WebhookRejected("The body must be a JSON object.")
+        raise WebhookRejectedError("The body must be a JSON object.")
     event_type = _text(data, "type")
     if not event_type:
-        raise WebhookRejected("type is required.")
+        raise WebhookRejectedError("type is required.")
     delivery_id = _text(data, "webhookId", 128) or "sha256:" + hashlib.sha256(body).hexdigest()
     return AppEvent(
         event_type=event_type,
@@ -87,7 +87,7 @@ def _require_fresh(event: AppEvent, *, now: datetime) -> None:
         return
     window = timedelta(seconds=settings.GHL_WEBHOOK_MAX_AGE)
     if not now - window <= event.sent_at <= now + window:
-        raise WebhookRejected(
+        raise WebhookRejectedError(
             "The event's timestamp is outside the accepted window; it is not processed."
         )
 

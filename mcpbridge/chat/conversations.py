@@ -15,11 +15,11 @@ MAX_TITLE = 200
 AUTO_TITLE = 60
 
 
-class ConversationNotFound(Exception):
+class ConversationNotFoundError(Exception):
     message = "This conversation does not exist, or is not yours."
 
 
-class InvalidTitle(Exception):
+class InvalidTitleError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
@@ -40,11 +40,11 @@ def conversation_list(*, tenant: Any, user: Any) -> QuerySet[Conversation]:
 
 
 def conversation_for_user(*, tenant: Any, user: Any, conversation_id: Any) -> Conversation:
-    """One of ``user``'s conversations in ``tenant``; ``ConversationNotFound`` otherwise."""
+    """One of ``user``'s conversations in ``tenant``; ``ConversationNotFoundError`` otherwise."""
     try:
         return conversation_list(tenant=tenant, user=user).get(pk=int(conversation_id))
     except (Conversation.DoesNotExist, TypeError, ValueError):
-        raise ConversationNotFound() from None
+        raise ConversationNotFoundError() from None
 
 
 def conversation_create(*, tenant: Any, user: Any, title: str = "") -> Conversation:
@@ -56,9 +56,9 @@ def conversation_rename(*, conversation: Conversation, title: str) -> Conversati
     """Give ``conversation`` a new title (1 to 200 characters once trimmed)."""
     cleaned = " ".join(title.split())
     if not cleaned:
-        raise InvalidTitle("A title cannot be empty.")
+        raise InvalidTitleError("A title cannot be empty.")
     if len(cleaned) > MAX_TITLE:
-        raise InvalidTitle(f"A title can be at most {MAX_TITLE} characters long.")
+        raise InvalidTitleError(f"A title can be at most {MAX_TITLE} characters long.")
     conversation.title = cleaned
     conversation.save(update_fields=["title"])
     return conversation

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import cache_control
 
 from config.logging import tenant_logging
-from mcpbridge.supervisor.errors import RateLimited
+from mcpbridge.supervisor.errors import RateLimitedError
 from mcpbridge.tools import call_result_payload, tenant_tool_call, tenant_tools_list
 from mcpbridge.ways_in.callers import Caller, caller_access, caller_tenant_slug
 from mcpbridge.ways_in.openapi import openapi_document
@@ -31,7 +31,7 @@ async def _call(request: HttpRequest, caller: Caller, slug: str, name: str) -> H
     usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
     request.rate_usage = usage  # type: ignore[attr-defined]
     if usage is not None and usage.limited:
-        raise RateLimited(retry_after=usage.reset)
+        raise RateLimitedError(retry_after=usage.reset)
     with tenant_logging(access.tenant.slug):
         result = await tenant_tool_call(tenant=access.tenant, name=name, arguments=arguments)
     return JsonResponse({"tool": name, **call_result_payload(result)})

@@ -18,7 +18,13 @@ from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from django.conf import settings
 
 from config.logging import redact
-from tenants.highlevel.grants import COMPANY, LOCATION, GrantInvalid, HighLevelGrant, grant_parse
+from tenants.highlevel.grants import (
+    COMPANY,
+    LOCATION,
+    GrantInvalidError,
+    HighLevelGrant,
+    grant_parse,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +180,7 @@ def location_token(*, agency: HighLevelGrant, location_id: str) -> HighLevelGran
     body.setdefault("userType", LOCATION)
     try:
         return grant_parse(body, user_id=agency.user_id, company_id=agency.company_id)
-    except GrantInvalid as exc:
+    except GrantInvalidError as exc:
         raise HighLevelError(str(exc)) from None
 
 

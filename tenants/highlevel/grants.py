@@ -15,7 +15,7 @@ LOCATION = "Location"
 COMPANY = "Company"
 
 
-class GrantInvalid(Exception):
+class GrantInvalidError(Exception):
     """The token response lacks what a sign-in needs."""
 
 
@@ -86,7 +86,7 @@ def _expires_in(data: Mapping[str, Any]) -> int | None:
 def grant_parse(data: object, *, user_id: str = "", company_id: str = "") -> HighLevelGrant:
     """Parse a token response; ``user_id``/``company_id`` fill in what a locationToken omits."""
     if not isinstance(data, Mapping) or not _text(data, "access_token"):
-        raise GrantInvalid("HighLevel answered without an access token.")
+        raise GrantInvalidError("HighLevel answered without an access token.")
     location_id = _text(data, "locationId")
     user_type = _text(data, "userType") or (LOCATION if location_id else COMPANY)
     grant = HighLevelGrant(
@@ -104,9 +104,9 @@ def grant_parse(data: object, *, user_id: str = "", company_id: str = "") -> Hig
         ),
     )
     if not grant.user_id:
-        raise GrantInvalid("HighLevel did not say which user signed in (no userId).")
+        raise GrantInvalidError("HighLevel did not say which user signed in (no userId).")
     if user_type not in (LOCATION, COMPANY):
-        raise GrantInvalid(f"HighLevel sent an unknown userType {user_type!r}.")
+        raise GrantInvalidError(f"HighLevel sent an unknown userType {user_type!r}.")
     if user_type == LOCATION and not location_id:
-        raise GrantInvalid("HighLevel sent a sub-account token without its locationId.")
+        raise GrantInvalidError("HighLevel sent a sub-account token without its locationId.")
     return grant

@@ -29,7 +29,7 @@ from tenants.highlevel.agency import (
     agency_location_choices,
 )
 from tenants.highlevel.connect import grant_attach, tenant_connect_agency_location
-from tenants.highlevel.grants import GrantInvalid, HighLevelGrant, grant_parse
+from tenants.highlevel.grants import GrantInvalidError, HighLevelGrant, grant_parse
 
 
 class HighLevelOAuth2Adapter(OAuth2Adapter):
@@ -62,7 +62,7 @@ class HighLevelOAuth2Adapter(OAuth2Adapter):
     ) -> SocialLogin:
         try:
             grant = grant_parse(kwargs.get("response"))
-        except GrantInvalid as exc:
+        except GrantInvalidError as exc:
             raise ProviderException(str(exc)) from None
         identity = {**grant.identity(), **client.user_profile(grant)}
         login = self.get_provider().sociallogin_from_response(request, identity)
