@@ -21,13 +21,18 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from config.errors import HubError
+
 ED25519_HEADER = "X-GHL-Signature"
 RSA_HEADER = "X-WH-Signature"
 _MAX_SIGNATURE = 2048
 
 
-class SignatureRejectedError(Exception):
+class SignatureRejectedError(HubError):
     """Missing, malformed or wrong signature; the message says which, never more."""
+
+    code = "invalid_signature"
+    permanent = True
 
 
 @functools.lru_cache(maxsize=8)

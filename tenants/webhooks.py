@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.errors import HubError
 from config.logging import tenant_logging
 from tenants.models import Tenant, TenantSecret, WebhookEvent
 from tenants.services import tenant_uninstall
@@ -31,12 +32,14 @@ UNINSTALL = "UNINSTALL"
 RETENTION = timedelta(days=7)
 
 
-class WebhookRejectedError(Exception):
+class WebhookRejectedError(HubError):
     """A signed delivery the hub will not act on; ``status`` is the HTTP answer."""
+
+    code = "rejected"
+    permanent = True
 
     def __init__(self, message: str, *, status: int = 400) -> None:
         super().__init__(message)
-        self.message = message
         self.status = status
 
 

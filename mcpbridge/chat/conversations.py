@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.errors import HubError
 from mcpbridge.chat.models import Conversation, Message
 from mcpbridge.chat.transcript import ChatMessage
 
@@ -15,14 +16,15 @@ MAX_TITLE = 200
 AUTO_TITLE = 60
 
 
-class ConversationNotFoundError(Exception):
-    message = "This conversation does not exist, or is not yours."
+class ConversationNotFoundError(HubError):
+    code = "not_found"
+    default_message = "This conversation does not exist, or is not yours."
+    permanent = True
 
 
-class InvalidTitleError(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class InvalidTitleError(HubError):
+    code = "invalid_title"
+    permanent = True
 
 
 def title_from(text: str) -> str:

@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
+from config.errors import HubError
+
 logger = logging.getLogger(__name__)
 
 
-class ConversationBusyError(Exception):
+class ConversationBusyError(HubError):
     code = "conversation_busy"
-    message = (
+    default_message = (
         "A reply is already being written for this conversation in another window. "
         "Send your message again once it is finished."
     )

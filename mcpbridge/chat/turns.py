@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.urls import reverse
 
+from config.errors import HubError
 from mcpbridge.chat.agent.loop import AgentLoop
 from mcpbridge.chat.agent.model_client import AgentConfig, ModelNotConfiguredError
 from mcpbridge.chat.conversations import (
@@ -49,11 +50,11 @@ INTERNAL_ERROR = "Something went wrong on our side. The conversation is kept; tr
 LEASE_MARGIN = 30
 
 
-class ChatRefusedError(Exception):
+class ChatRefusedError(HubError):
+    permanent = True
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
 
 
 def chat_url(conversation: Conversation) -> str:

@@ -1,7 +1,11 @@
-"""Errors of the MCP bridge, each with a stable ``code`` and a message safe to show a user.
+"""Errors of the MCP bridge's supervisor, each with a stable ``code`` and a message safe to
+show a user.
 
 They never carry a token, a command line or a process's output: callers turn them
-into an HTTP status or a socket event as they are.
+into an HTTP status or a socket event as they are. :class:`BridgeError` has the shape
+of every domain error in the project (``code``, ``message``, ``retry_after``,
+``permanent``; see ``config.errors``), restated here because the supervisor imports
+no Django and no other part of the project.
 """
 
 from __future__ import annotations
@@ -13,9 +17,20 @@ class BridgeError(Exception):
     #: True when retrying the same request soon is pointless.
     permanent = False
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+        permanent: bool | None = None,
+    ) -> None:
         self.message = message or self.default_message
         self.retry_after = retry_after
+        if code is not None:
+            self.code = code
+        if permanent is not None:
+            self.permanent = permanent
         super().__init__(self.message)
 
 

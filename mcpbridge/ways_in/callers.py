@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import Http404
 
+from config.errors import HubError
 from tenants.access import (
     TenantAccess,
     aapi_token_authenticate,
@@ -26,16 +27,16 @@ from tenants.access import (
 from tenants.models import ApiToken, Membership
 
 
-class NotAuthenticatedError(Exception):
-    def __init__(
-        self, message: str = "Sign in, or send Authorization: Bearer <API token>."
-    ) -> None:
-        super().__init__(message)
-        self.message = message
+class NotAuthenticatedError(HubError):
+    code = "unauthenticated"
+    default_message = "Sign in, or send Authorization: Bearer <API token>."
+    permanent = True
 
 
-class TenantRequiredError(Exception):
-    message = "You belong to several accounts: name one in the X-Tenant-ID header."
+class TenantRequiredError(HubError):
+    code = "tenant_required"
+    default_message = "You belong to several accounts: name one in the X-Tenant-ID header."
+    permanent = True
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from config.errors import HubError
 from config.logging import tenant_logging
 from mcpbridge.chat.events import ChatErrorEvent
 from mcpbridge.chat.turns import chat_turn
@@ -84,11 +85,11 @@ class FrameBudget:
         return True
 
 
-class CallDeniedError(Exception):
+class CallDeniedError(HubError):
+    permanent = True
+
     def __init__(self, code: str, message: str, *, close_code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.close_code = close_code
 
 

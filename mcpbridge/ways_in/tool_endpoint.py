@@ -19,6 +19,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from config.errors import HubError
 from mcpbridge.supervisor.errors import BridgeError
 from mcpbridge.tools import call_error_payload
 from mcpbridge.ways_in.callers import (
@@ -50,10 +51,12 @@ TRANSPORT_FAILURE = 502
 View = Callable[..., Awaitable[HttpResponse]]
 
 
-class BadRequestError(Exception):
+class BadRequestError(HubError):
+    permanent = True
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(message, code=code)
+        self.status = status
 
 
 def json_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:

@@ -16,6 +16,7 @@ from typing import Any
 import openai
 from django.conf import settings
 
+from config.errors import HubError
 from config.logging import redact
 from mcpbridge.chat.agent.toolbox import Toolbox
 from mcpbridge.chat.transcript import ToolCall
@@ -68,16 +69,10 @@ class AgentConfig:
 # --- errors ------------------------------------------------------------------------------
 
 
-class AgentError(Exception):
+class AgentError(HubError):
     """A turn that could not finish; ``message`` is fit to show the user."""
 
     code = "model_error"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
 
 
 class ModelNotConfiguredError(AgentError):
