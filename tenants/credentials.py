@@ -207,7 +207,7 @@ def _secret_store(*, tenant: Tenant, data: TokenPayload) -> TenantSecret:
         None if data.expires_in is None else now + timedelta(seconds=data.expires_in)
     )
     secret.token_type = data.token_type
-    secret.scopes = data.scopes
+    secret.scopes = data.scope
     secret.user_type = data.user_type
     secret.user_id = data.user_id or secret.user_id
     secret.version += 1
@@ -338,9 +338,9 @@ def _refresh_locked(
             refresh_token=secret.refresh_token, user_type=secret.user_type
         )
     except oauth.InvalidGrantError as exc:
-        return "", _mark_needs_reauth(secret, f"GHL rejected the refresh token: {exc.description}")
+        return "", _mark_needs_reauth(secret, f"GHL rejected the refresh token: {exc.message}")
     except oauth.OAuthError as exc:
-        _record_error(secret, exc.description, now=now)
+        _record_error(secret, exc.message, now=now)
         if exc.permanent:
             return "", TokenRefreshFailedError(
                 _failure_message(secret), tenant_slug=secret.tenant.slug, permanent=True
@@ -394,7 +394,7 @@ def _mark_needs_reauth(secret: TenantSecret, reason: str) -> TenantNeedsReauthEr
     return _needs_reauth(tenant)
 
 
-def _store_refreshed(secret: TenantSecret, tokens: oauth.RefreshedTokens, *, now: datetime) -> None:
+def _store_refreshed(secret: TenantSecret, tokens: oauth.OAuthTokens, *, now: datetime) -> None:
     secret.access_token = tokens.access_token
     secret.refresh_token = tokens.refresh_token or secret.refresh_token
     if tokens.expires_in is not None:

@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 
 from mcpbridge.sandbox import ANA, APP_ID, COMPANY_ID, DENTAL, ROOFING
 from tenants import crypto
-from tenants.highlevel import client as highlevel_client
+from tenants.highlevel import lookups as highlevel_client
 from tenants.highlevel.agency import SESSION_KEY
 from tenants.models import Tenant
 from tests.signin.conftest import authorisation_start, consent
