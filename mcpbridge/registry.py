@@ -22,6 +22,7 @@ import sys
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,16 +83,6 @@ def run_root() -> Path:
     return Path(settings.MCP_RUN_DIR) if settings.MCP_RUN_DIR else default_run_root()
 
 
-def leftovers_sweep() -> list[int]:
-    """End the children that workers which are gone left behind (their HOME names them)."""
-    return sweep_leftovers(
-        run_root(),
-        uid=settings.MCP_CHILD_UID,
-        gid=settings.MCP_CHILD_GID,
-        cwd=str(settings.BASE_DIR),
-    )
-
-
 def sweeping_at_first_serve(app: ASGI3Application) -> ASGI3Application:
     """Wrap an ASGI application so that its first connection starts the leftovers sweep.
 
@@ -116,7 +107,15 @@ def _sweep_in_background(loop: asyncio.AbstractEventLoop) -> None:
         if not future.cancelled() and future.exception() is not None:
             logger.warning("the leftovers sweep failed: %r", future.exception())
 
-    loop.run_in_executor(None, leftovers_sweep).add_done_callback(report)
+    sweep = partial(
+        sweep_leftovers,
+        run_root(),
+        uid=settings.MCP_CHILD_UID,
+        gid=settings.MCP_CHILD_GID,
+        # The sweep as the children's uid runs `python -m` from here, as the children do.
+        cwd=str(settings.BASE_DIR),
+    )
+    loop.run_in_executor(None, sweep).add_done_callback(report)
 
 
 def supervisor_config() -> SupervisorConfig:
