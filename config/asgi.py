@@ -22,7 +22,10 @@ router = ProtocolTypeRouter(
         "http": django_asgi_app,
         # A browser's Origin must be an allowed host; programs send none and use a token.
         "websocket": browser_origin_validator(
-            ApiTokenAuthMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            ApiTokenAuthMiddleware(
+                # The stubs want their own URLPattern subclass, one whose callback is an app.
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+            )
         ),
     }
 )

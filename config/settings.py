@@ -2,7 +2,7 @@
 
 Every value has a default that runs on a bare machine (SQLite, in-memory channel
 layer, local-memory cache). Production is switched on by leaving ``DEBUG`` off,
-and then refuses to start on unsafe keys. The README lists every variable.
+and then refuses to start on unsafe keys. docs/configuration.md lists every variable.
 """
 
 from __future__ import annotations
@@ -133,7 +133,9 @@ def _refuse_unsafe_production() -> None:
         problems.append("FIELD_ENCRYPTION_KEYS must differ from SECRET_KEY")
     if problems:
         raise ImproperlyConfigured(
-            "Refusing to start with DEBUG off: " + "; ".join(problems) + ". See README.md."
+            "Refusing to start with DEBUG off: "
+            + "; ".join(problems)
+            + ". See docs/configuration.md."
         )
 
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from mcpbridge.supervisor.child_client import ChildClient
     from mcpbridge.supervisor.spec import ChildSpec
     from mcpbridge.supervisor.supervisor import ChildInfo, Supervisor, SupervisorConfig
+    from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def tenant_key(tenant_id: int | str) -> str:
 # --- the tenants contract -------------------------------------------------------------
 
 
-async def tenant_secret_version(tenant: Any) -> int:
+async def tenant_secret_version(tenant: Tenant) -> int:
     """The tenant's credential version, refreshing a token about to expire first."""
     from tenants.credentials import CredentialsError, aget_valid_token_version
 
@@ -65,7 +66,7 @@ async def tenant_secret_version(tenant: Any) -> int:
         raise TenantUnavailableError() from exc
 
 
-async def tenant_child_credentials(tenant: Any) -> Any:
+async def tenant_child_credentials(tenant: Tenant) -> Any:
     """A valid token with its version and location, read together."""
     from tenants.credentials import CredentialsError, aget_valid_token, get_tenant_secrets
 
@@ -140,7 +141,7 @@ class Registry:
         self.loop = loop
 
     @contextlib.asynccontextmanager
-    async def acquire(self, tenant: Any) -> AsyncIterator[ChildClient]:
+    async def acquire(self, tenant: Tenant) -> AsyncIterator[ChildClient]:
         """Use ``tenant``'s child, started on first use with its current credentials.
 
         Raises ``TenantUnavailableError`` (not usable, no or unrefreshable credentials),
@@ -160,7 +161,7 @@ class Registry:
         async with self.supervisor.acquire(key, build, version=version) as client:
             yield client
 
-    async def spec_for(self, tenant: Any) -> ChildSpec:
+    async def spec_for(self, tenant: Tenant) -> ChildSpec:
         from mcpbridge.supervisor.spec import ChildSpec
 
         credentials = await tenant_child_credentials(tenant)
@@ -244,7 +245,7 @@ def on_credentials_changed(
     key = tenant_key(tenant_id)
     for registry in list(_registries.values()):
         supervisor = registry.supervisor
-        registry.call_soon(lambda s=supervisor: s.recycle(key, version=version, revoke=revoke))
+        registry.call_soon(partial(supervisor.recycle, key, version=version, revoke=revoke))
 
 
 async def health_detail() -> dict[str, Any]:

@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 from jsonschema import SchemaError
@@ -20,6 +20,9 @@ from jsonschema.validators import validator_for
 
 from mcpbridge.registry import get_registry
 from mcpbridge.supervisor.errors import BridgeError, InvalidArgumentsError, UnknownToolError
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 
@@ -99,7 +102,7 @@ def _tool_named(tools: types.ListToolsResult, name: str) -> types.Tool:
     raise UnknownToolError(f"This account has no tool named {name[:100]!r}.")
 
 
-async def tenant_tools_list(*, tenant: Any) -> list[dict[str, Any]]:
+async def tenant_tools_list(*, tenant: Tenant) -> list[dict[str, Any]]:
     """The tools of ``tenant``'s child, as :func:`tool_summary` shows them."""
     async with get_registry().acquire(tenant) as client:
         listing = await client.list_tools()
@@ -108,7 +111,7 @@ async def tenant_tools_list(*, tenant: Any) -> list[dict[str, Any]]:
 
 async def tenant_tool_call(
     *,
-    tenant: Any,
+    tenant: Tenant,
     name: str,
     arguments: dict[str, Any],
     progress: ProgressCallback | None = None,

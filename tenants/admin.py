@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -14,8 +14,11 @@ from tenants.credentials import CredentialsError, tenant_token_refresh
 from tenants.models import ApiToken, Membership, Tenant, TenantSecret, WebhookEvent
 from tenants.services import tenant_disable, tenant_enable
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
 
-class MembershipInline(admin.TabularInline):
+
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]  # generic only in the stubs
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -31,7 +34,7 @@ def _secret_of(tenant: Tenant) -> TenantSecret | None:
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["slug", "name", "location_id", "status", "secret_status", "updated_at"]
     list_filter = ["status"]
     list_select_related = ["secret"]
@@ -131,7 +134,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     list_select_related = ["user", "tenant"]
@@ -140,7 +143,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = [
         "name",
         "tenant",
@@ -158,7 +161,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     autocomplete_fields = ["tenant"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> _FieldGroups:
         if obj is None:
             return ["tenant", "name", "role", "expires_at"]
         return [
@@ -195,7 +198,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return "active" if token.is_active() else "expired"
 
     def save_model(
-        self, request: HttpRequest, obj: ApiToken, form: ModelForm, change: bool
+        self, request: HttpRequest, obj: ApiToken, form: ModelForm[ApiToken], change: bool
     ) -> None:
         if change:
             super().save_model(request, obj, form, change)
@@ -209,6 +212,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
         obj.pk = token.pk
         obj.refresh_from_db()
+        # The plaintext rides on this one object to response_add, never on the model.
         obj.plaintext_once = plaintext  # type: ignore[attr-defined]
 
     def response_add(
@@ -220,7 +224,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "token": obj,
-            "plaintext": obj.plaintext_once,  # type: ignore[attr-defined]
+            "plaintext": obj.plaintext_once,  # type: ignore[attr-defined]  # set by save_model
             "title": "API token created",
         }
         # The admin's never_cache keeps the page out of every cache.
@@ -237,7 +241,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["event_type", "location_id", "company_id", "outcome", "sent_at", "received_at"]
     list_filter = ["event_type"]
     search_fields = ["delivery_id", "location_id", "company_id"]

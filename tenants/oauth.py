@@ -47,7 +47,7 @@ _MAX_MESSAGE = 300
 # --- errors --------------------------------------------------------------------------
 
 
-class OAuthError(HubError, OAuth2Error):
+class OAuthError(HubError, OAuth2Error):  # type: ignore[misc]  # allauth ships no types
     """GHL refused or could not be reached; ``permanent`` says whether retrying can help.
 
     An allauth ``OAuth2Error`` too, so that a failed code exchange ends allauth's

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,6 +16,9 @@ from tenants.settings_views import tenant_connection
 from tenants.webhook_signatures import SignatureRejectedError, webhook_signature_verify
 from tenants.webhooks import WebhookRejectedError, app_event_parse, app_event_receive
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,7 +30,7 @@ class TenantRow:
     needs_reconnect: bool
 
 
-def _tenant_rows(user: object) -> list[TenantRow]:
+def _tenant_rows(user: User) -> list[TenantRow]:
     memberships = (
         Membership.objects.filter(user=user)
         .select_related("tenant", "tenant__secret")

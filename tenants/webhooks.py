@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -65,7 +65,7 @@ def _sent_at(data: dict[str, Any]) -> datetime | None:
         moment = datetime.fromisoformat(str(raw))
     except ValueError:
         raise WebhookRejectedError("timestamp must be an ISO 8601 date and time.") from None
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.utc)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 def app_event_parse(data: object, *, body: bytes) -> AppEvent:

@@ -73,6 +73,7 @@ class Message(models.Model):
         return f"{self.role} message {self.pk} of conversation {self.conversation_id}"
 
     def to_chat_message(self) -> ChatMessage:
+        # role and status are CharFields limited by their choices to ChatMessage's Literals.
         return ChatMessage(
             role=self.role,  # type: ignore[arg-type]
             content=self.content,
@@ -82,7 +83,7 @@ class Message(models.Model):
             is_error=self.is_error,
             error_code=self.error_code,
             duration_ms=self.duration_ms,
-            status=self.status,  # type: ignore[arg-type]
+            status=self.status,  # type: ignore[arg-type]  # as role
             error=self.error,
         )
 

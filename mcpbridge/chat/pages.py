@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -42,6 +42,9 @@ from tenants.access import (
     tenant_access_for_user,
 )
 from tenants.navigation import tenant_nav
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 # The pages run no inline script and load nothing from elsewhere; a script that slipped
 # into a page (from the model or a tool) would not run.
@@ -79,7 +82,9 @@ def _conversation_or_404(access: TenantAccess, user: Any, pk: int) -> Conversati
         raise Http404(exc.message) from None
 
 
-def _chat_context(request: HttpRequest, access: TenantAccess, conversation: Conversation | None):
+def _chat_context(
+    request: HttpRequest, access: TenantAccess, conversation: Conversation | None
+) -> dict[str, Any]:
     user = request.user
     turns = history_turns(conversation_messages(conversation=conversation)) if conversation else []
     return {
@@ -138,7 +143,7 @@ def conversation_delete_view(request: HttpRequest, slug: str, pk: int) -> HttpRe
 # --- the tool explorer ---------------------------------------------------------------
 
 
-async def _tool_listing(tenant: Any) -> tuple[list[dict[str, Any]], str]:
+async def _tool_listing(tenant: Tenant) -> tuple[list[dict[str, Any]], str]:
     """The tenant's tools with their form fields, or an error message fit to show."""
     try:
         with tenant_logging(tenant.slug):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -40,6 +40,9 @@ from mcpbridge.chat.leases import (
 from mcpbridge.chat.models import Conversation
 from mcpbridge.chat.rendering import markdown_html
 from mcpbridge.chat.transcript import ChatMessage
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +83,7 @@ def lease_seconds(config: AgentConfig) -> int:
 
 
 def _conversation(
-    *, tenant: Any, user: Any, conversation_id: int | None, text: str
+    *, tenant: Tenant, user: Any, conversation_id: int | None, text: str
 ) -> tuple[Conversation, bool]:
     if conversation_id is None:
         return conversation_create(tenant=tenant, user=user, title=title_from(text)), True
@@ -95,7 +98,7 @@ def _conversation(
 
 @database_sync_to_async
 def _open(
-    *, tenant: Any, user: Any, conversation_id: int | None, text: str, seconds: int
+    *, tenant: Tenant, user: Any, conversation_id: int | None, text: str, seconds: int
 ) -> tuple[Conversation, bool, list[ChatMessage], ConversationLease]:
     lease = None
     try:
@@ -152,7 +155,7 @@ def _recorder(conversation: Conversation, emit: Emit) -> Any:
 
 async def chat_turn(
     *,
-    tenant: Any,
+    tenant: Tenant,
     user: Any,
     conversation_id: int | None,
     text: Any,
@@ -211,7 +214,7 @@ async def _answer(
     conversation: Conversation,
     created: bool,
     history: list[ChatMessage],
-    tenant: Any,
+    tenant: Tenant,
     emit: Emit,
     config: AgentConfig,
 ) -> None:

@@ -156,7 +156,7 @@ def _path_names(template: str) -> list[str]:
 def _with_body(
     op: Operation, path: str, params: list[tuple[str, str]], body: Any
 ) -> PreparedRequest:
-    common = {
+    common: dict[str, Any] = {
         "method": op.method,
         "path": path,
         "template": op.path,

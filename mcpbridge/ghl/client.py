@@ -147,7 +147,7 @@ class GhlClient:
         response = await self._http.request(
             request.method,
             request.path,
-            params=request.params,
+            params=tuple(request.params),
             json=request.json,
             data=request.data,
             files=request.files,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -64,7 +66,7 @@ async def update_custom_value(request: Request, auth: TokenInfo) -> Response:
     return JSONResponse({"customValue": row})
 
 
-def visible_user(user: dict, auth: TokenInfo) -> bool:
+def visible_user(user: dict[str, Any], auth: TokenInfo) -> bool:
     if auth.location_id is None:
         return user["companyId"] == auth.company_id
     return auth.location_id in user["roles"]["locationIds"]

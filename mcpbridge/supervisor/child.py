@@ -18,7 +18,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -415,9 +415,14 @@ class Child:
         self,
         name: str,
         arguments: dict[str, Any] | None,
-        progress_callback: Callable[[float, float | None, str | None], Any] | None,
+        progress_callback: Callable[[float, float | None, str | None], Awaitable[None]] | None,
     ) -> types.CallToolResult:
-        return await self._session().call_tool(name, arguments, progress_callback=progress_callback)
+        return await self._session().call_tool(
+            name,
+            arguments,
+            # The SDK's ProgressFnT names its parameters but calls them positionally.
+            progress_callback=progress_callback,  # type: ignore[arg-type]
+        )
 
     async def probe(self) -> bool:
         """Does the child still answer a ping within ``ping_timeout``?"""

@@ -89,7 +89,7 @@ def process_start_ticks(pid: int) -> int | None:
 def is_running(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie."""
     fields = _stat_fields(pid)
-    return bool(fields) and fields[0] not in {"Z", "X"}
+    return bool(fields and fields[0] not in {"Z", "X"})
 
 
 def process_rss_bytes(pid: int) -> int | None:

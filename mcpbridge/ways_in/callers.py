@@ -82,7 +82,8 @@ async def caller_access(caller: Caller, slug: str, *, min_role: str) -> TenantAc
 async def _session_user(session_key: str) -> Any:
     engine = import_module(settings.SESSION_ENGINE)
     # A fresh store, not the socket's cached one: a sign-out since must show.
-    return await get_user({"session": engine.SessionStore(session_key)})
+    # get_user reads only the session from the scope it is given.
+    return await get_user({"session": engine.SessionStore(session_key)})  # type: ignore[typeddict-item]
 
 
 async def caller_refresh(caller: Caller) -> Caller:

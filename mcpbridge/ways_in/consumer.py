@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -61,6 +61,15 @@ from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 from tenants.access import TenantAccess
 from tenants.models import Membership
 
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope
+
+    class _ToolsScope(_ChannelScope, total=False):
+        # Set by ApiTokenAuthMiddleware for a bearer token.
+        token_caller: Caller | None
+        token_error: str | None
+
+
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
@@ -94,9 +103,12 @@ class CallDeniedError(HubError):
 
 
 class ToolsConsumer(AsyncJsonWebsocketConsumer):
+    scope: _ToolsScope
+
     # A socket talks to no other process: no channel layer, which on Redis would keep a
-    # blocking read open per socket.
-    channel_layer_alias = None
+    # blocking read open per socket. An alias with no layer gives the consumer none;
+    # the stubs allow only a name.
+    channel_layer_alias = None  # type: ignore[assignment]
 
     async def connect(self) -> None:
         self.slug: str = self.scope["url_route"]["kwargs"]["slug"]
@@ -116,10 +128,12 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self._close(CLOSE_NOT_FOUND)
 
     def _caller(self) -> Caller:
-        if self.scope.get("token_caller") is not None:
-            return self.scope["token_caller"]
-        if self.scope.get("token_error"):
-            raise NotAuthenticatedError(self.scope["token_error"])
+        token_caller = self.scope.get("token_caller")
+        if token_caller is not None:
+            return token_caller
+        token_error = self.scope.get("token_error")
+        if token_error:
+            raise NotAuthenticatedError(token_error)
         # Only a browser (which always sends Origin, checked by the middleware) may use
         # the cookie: a program must present a token.
         if header(self.scope, b"origin") is None:
@@ -145,7 +159,9 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
 
     # --- frames -----------------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         if self.closed:
             return
         if not self.frames.take():
@@ -346,8 +362,9 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         event: ToolResultEvent = {
             "type": "tool.result",
             "id": call_id,
-            **call_result_payload(result),
-        }  # type: ignore[typeddict-item]
+            # call_result_payload is a plain dict: its keys are ToolResultEvent's.
+            **call_result_payload(result),  # type: ignore[typeddict-item]
+        }
         await self._send(event)
 
     # --- sending ---------------------------------------------------------------------------
@@ -367,6 +384,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             "id": call_id,
             "code": code,
             "message": message,
+            # The callers pass only retry_after or errors, both optional ToolErrorEvent keys.
             **extra,  # type: ignore[typeddict-item]
         }
         await self._send(event)
@@ -392,6 +410,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             "type": "error",
             "code": code,
             "message": message,
+            # The callers pass only optional ErrorEvent keys (retry_after, errors).
             **extra,  # type: ignore[typeddict-item]
         }
         if call_id is not None:

@@ -19,6 +19,7 @@ from tenants.models import Membership
 
 async def _list(request: HttpRequest, caller: Caller, slug: str) -> HttpResponse:
     access = await caller_access(caller, slug, min_role=Membership.Role.VIEWER)
+    # Read by tool_endpoint for the RateLimit-* headers; HttpRequest declares no such field.
     request.rate_usage = await tenant_rate_peek(tenant_id=access.tenant.pk)  # type: ignore[attr-defined]
     with tenant_logging(access.tenant.slug):
         tools = await tenant_tools_list(tenant=access.tenant)
@@ -29,7 +30,7 @@ async def _call(request: HttpRequest, caller: Caller, slug: str, name: str) -> H
     access = await caller_access(caller, slug, min_role=Membership.Role.MEMBER)
     arguments = json_body(request)
     usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
-    request.rate_usage = usage  # type: ignore[attr-defined]
+    request.rate_usage = usage  # type: ignore[attr-defined]  # as in _list
     if usage is not None and usage.limited:
         raise RateLimitedError(retry_after=usage.reset)
     with tenant_logging(access.tenant.slug):

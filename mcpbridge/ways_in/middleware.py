@@ -9,6 +9,7 @@ never authenticated by a cookie (see ``ToolsConsumer``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from channels.security.websocket import OriginValidator
@@ -19,7 +20,7 @@ from mcpbridge.ways_in.callers import NotAuthenticatedError, bearer_token, calle
 Scope = dict[str, Any]
 
 
-def header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Mapping[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return value.decode("latin1")

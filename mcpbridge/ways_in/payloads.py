@@ -186,4 +186,5 @@ def message_parse(content: Any) -> ClientMessage:
     if parser is None:
         known = ", ".join(_PARSERS)
         raise MessageError("unknown_type", f"Unknown message type {kind[:64]!r}; use {known}.")
+    # Each parser returns its own member of the ClientMessage union.
     return parser(content)  # type: ignore[return-value]

@@ -1,14 +1,14 @@
 """What the HTTP tool endpoints share: callers, JSON bodies, and one error mapping.
 
 Every error is JSON ``{"code", "message"}`` (plus ``retry_after`` or ``errors`` where
-they apply) with the status of :data:`STATUS_BY_CODE`; README "Tool endpoints" lists it.
+they apply) with the status of :data:`STATUS_BY_CODE`; docs/http-api.md "Tool endpoints" lists it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
@@ -48,7 +48,7 @@ STATUS_BY_CODE = {
 }
 TRANSPORT_FAILURE = 502
 
-View = Callable[..., Awaitable[HttpResponse]]
+View = Callable[..., Coroutine[Any, Any, HttpResponse]]
 
 
 class BadRequestError(HubError):
@@ -87,7 +87,7 @@ async def request_caller(request: HttpRequest) -> Caller:
 
 def _csrf_rejected(request: HttpRequest) -> bool:
     middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
-    return middleware.process_view(request, None, (), {}) is not None
+    return middleware.process_view(request, None, (), {}) is not None  # type: ignore[arg-type]  # the check never calls the view
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:

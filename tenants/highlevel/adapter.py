@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 PROVIDER_ID = "highlevel"
 
 
-class HighLevelSocialAccountAdapter(DefaultSocialAccountAdapter):
+class HighLevelSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]  # allauth ships no types
     """Signing in with HighLevel signs a tenant user up, and connects the sub-account.
 
     Local signup stays closed (``config.accounts``); only HighLevel may create

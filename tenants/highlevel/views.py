@@ -32,19 +32,23 @@ from tenants.highlevel.connect import grant_attach, tenant_connect_agency_locati
 from tenants.oauth import OAuthTokens
 
 
-class HighLevelOAuth2Adapter(OAuth2Adapter):
+class HighLevelOAuth2Adapter(OAuth2Adapter):  # type: ignore[misc]  # allauth ships no types
     provider_id = "highlevel"
 
     @property
-    def authorize_url(self) -> str:  # type: ignore[override]
+    def authorize_url(self) -> str:
         return settings.GHL_MARKETPLACE_URL + "/oauth/chooselocation"
 
     @property
-    def access_token_url(self) -> str:  # type: ignore[override]
+    def access_token_url(self) -> str:
         return oauth.token_url()
 
     def get_access_token_data(
-        self, request: HttpRequest, app: SocialApp, client_: OAuth2Client, pkce_code_verifier=None
+        self,
+        request: HttpRequest,
+        app: SocialApp,
+        client_: OAuth2Client,
+        pkce_code_verifier: str | None = None,
     ) -> dict[str, Any]:
         code = get_request_param(request, "code")
         data = oauth.code_exchange(code=code, redirect_uri=client_.callback_url, app=app)

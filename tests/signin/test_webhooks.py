@@ -172,6 +172,15 @@ def test_an_old_event_is_refused(client, highlevel, connected) -> None:
     assert TenantSecret.objects.exists()
 
 
+def test_a_timestamp_without_a_zone_is_read_as_utc(client, highlevel, connected) -> None:
+    event = highlevel.webhooks.event("UNINSTALL", location_id=DENTAL)
+    event["timestamp"] = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    response = deliver(client, highlevel, event)
+    assert response.status_code == 200
+    assert response.json()["status"].startswith("uninstalled")
+    assert not TenantSecret.objects.exists()
+
+
 def test_an_uninstall_older_than_the_current_connection_leaves_it_alone(
     client, highlevel, connected
 ) -> None:

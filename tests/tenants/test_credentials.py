@@ -160,7 +160,7 @@ def test_a_malformed_payload_names_the_bad_field_and_stores_nothing(payload, fie
 
 def test_a_payload_that_is_not_a_mapping_is_refused():
     with pytest.raises(InvalidCredentialsPayloadError) as caught:
-        upsert_credentials(["accessToken"])  # type: ignore[arg-type]
+        upsert_credentials(["accessToken"])  # type: ignore[arg-type]  # the wrong type on purpose
     assert caught.value.errors == {"body": ["Must be a JSON object."]}
 
 

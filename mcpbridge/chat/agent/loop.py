@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import openai
 from django.utils import timezone
@@ -51,6 +51,9 @@ from mcpbridge.supervisor.errors import (
 from mcpbridge.tools import call_result_payload, tenant_tool_call
 from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 Record = Callable[[list[ChatMessage]], Awaitable[None]]
@@ -66,7 +69,7 @@ class AgentLoop:
     def __init__(
         self,
         *,
-        tenant: Any,
+        tenant: Tenant,
         emit: Emit,
         record: Record | None = None,
         config: AgentConfig | None = None,
@@ -252,10 +255,11 @@ class AgentLoop:
             "type": "tool.result",
             "conversation": self.conversation,
             "id": call.id,
+            # call_result_payload is a plain dict: its keys are ChatToolResultEvent's.
             **payload,  # type: ignore[typeddict-item]
             "duration_ms": duration,
         }
-        await self._emit(event)
+        await self._emit_event(event)
         text = result_text(payload["content"], payload.get("structuredContent"))
         return ChatMessage(
             role="tool",
@@ -276,7 +280,7 @@ class AgentLoop:
             "message": exc.message,
             "duration_ms": duration,
         }
-        await self._emit(event)
+        await self._emit_event(event)
         details = "".join(f"\n- {line}" for line in getattr(exc, "errors", []))
         return ChatMessage(
             role="tool",
@@ -312,7 +316,7 @@ class AgentLoop:
             ChatMessage(
                 role="assistant",
                 content=text,
-                status="error" if error else "stopped",  # type: ignore[arg-type]
+                status="error" if error else "stopped",
                 error_code=error.code if error else "",
                 error=error.message if error else "",
             )
@@ -336,6 +340,7 @@ class AgentLoop:
 
     async def _emit(self, event: dict[str, Any]) -> None:
         event.setdefault("conversation", self.conversation)
+        # The plain dicts built here are ChatEvents once they carry the conversation.
         await self._emit_event(event)  # type: ignore[arg-type]
 
 
