@@ -27,7 +27,7 @@ from jsonschema.validators import validator_for
 from mcpbridge.audit import AuditItem, audit_submit
 from mcpbridge.policy import call_risk, scope_check, tool_risk
 from mcpbridge.registry import get_registry
-from mcpbridge.supervisor.errors import BridgeError, InvalidArguments, UnknownTool
+from mcpbridge.supervisor.errors import BridgeError, InvalidArgumentsError, UnknownToolError
 from tenants.access import ALL_SCOPES
 from tenants.audit import Actor, audit_arguments_text
 
@@ -112,7 +112,7 @@ def call_error_payload(exc: BridgeError) -> dict[str, Any]:
     payload: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.retry_after is not None:
         payload["retry_after"] = max(1, math.ceil(exc.retry_after))
-    if isinstance(exc, InvalidArguments):
+    if isinstance(exc, InvalidArgumentsError):
         payload["errors"] = exc.errors
     return payload
 
@@ -130,13 +130,13 @@ def _validator(schema_json: str) -> Validator | None:
 
 
 def arguments_check(schema: dict[str, Any], arguments: dict[str, Any]) -> None:
-    """Raise ``InvalidArguments`` listing how ``arguments`` break ``schema``."""
+    """Raise ``InvalidArgumentsError`` listing how ``arguments`` break ``schema``."""
     validator = _validator(json.dumps(schema, sort_keys=True))
     if validator is None:
         return
     errors = sorted(validator.iter_errors(arguments), key=lambda e: list(map(str, e.path)))
     if errors:
-        raise InvalidArguments(
+        raise InvalidArgumentsError(
             [
                 f"{'.'.join(map(str, e.path)) or 'arguments'}: {e.message[:200]}"
                 for e in errors[:MAX_ARGUMENT_ERRORS]
@@ -148,7 +148,7 @@ def _tool_named(tools: types.ListToolsResult, name: str) -> types.Tool:
     for tool in tools.tools:
         if tool.name == name:
             return tool
-    raise UnknownTool(f"This account has no tool named {name[:100]!r}.")
+    raise UnknownToolError(f"This account has no tool named {name[:100]!r}.")
 
 
 async def tenant_tools_list(*, tenant: Tenant) -> list[dict[str, Any]]:

@@ -24,8 +24,8 @@ from config.logging import tenant_logging
 from mcpbridge.chat.agent.model_client import AgentConfig
 from mcpbridge.chat.approvals import approvals_waiting
 from mcpbridge.chat.conversations import (
-    ConversationNotFound,
-    InvalidTitle,
+    ConversationNotFoundError,
+    InvalidTitleError,
     conversation_delete,
     conversation_for_user,
     conversation_list,
@@ -80,7 +80,7 @@ def content_security_policy(view: Callable[..., Any]) -> Callable[..., Any]:
 def _conversation_or_404(access: TenantAccess, user: Any, pk: int) -> Conversation:
     try:
         return conversation_for_user(tenant=access.tenant, user=user, conversation_id=pk)
-    except ConversationNotFound as exc:
+    except ConversationNotFoundError as exc:
         raise Http404(exc.message) from None
 
 
@@ -129,7 +129,7 @@ def conversation_rename_view(request: HttpRequest, slug: str, pk: int) -> HttpRe
     conversation = _conversation_or_404(access, request.user, pk)
     try:
         conversation_rename(conversation=conversation, title=request.POST.get("title", ""))
-    except InvalidTitle as exc:
+    except InvalidTitleError as exc:
         context = _chat_context(request, access, conversation)
         context["rename_error"] = exc.message
         return render(request, "chat/chat.html", context, status=400)

@@ -22,11 +22,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from config.errors import HubError
 from config.logging import tenant_logging
 from mcpbridge.chat.approvals import approval_decide
 from mcpbridge.chat.events import ChatErrorEvent
 from mcpbridge.chat.turns import chat_turn
-from mcpbridge.supervisor.errors import BridgeError, RateLimited
+from mcpbridge.supervisor.errors import BridgeError, RateLimitedError
 from mcpbridge.tools import (
     CallContext,
     call_error_payload,
@@ -36,7 +37,7 @@ from mcpbridge.tools import (
 )
 from mcpbridge.ways_in.callers import (
     Caller,
-    NotAuthenticated,
+    NotAuthenticatedError,
     caller_access,
     caller_actor,
     caller_from_user,
@@ -97,11 +98,11 @@ class FrameBudget:
         return True
 
 
-class CallDenied(Exception):
+class CallDeniedError(HubError):
+    permanent = True
+
     def __init__(self, code: str, message: str, *, close_code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.close_code = close_code
 
 
@@ -125,7 +126,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         try:
             self.caller = self._caller()
             await caller_access(self.caller, self.slug, min_role=Membership.Role.VIEWER)
-        except NotAuthenticated:
+        except NotAuthenticatedError:
             await self._close(CLOSE_UNAUTHENTICATED)
         except Http404:
             await self._close(CLOSE_NOT_FOUND)
@@ -136,11 +137,11 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             return token_caller
         token_error = self.scope.get("token_error")
         if token_error:
-            raise NotAuthenticated(token_error)
+            raise NotAuthenticatedError(token_error)
         # Only a browser (which always sends Origin, checked by the middleware) may use
         # the cookie: a program must present a token.
         if header(self.scope, b"origin") is None:
-            raise NotAuthenticated()
+            raise NotAuthenticatedError()
         session = self.scope.get("session")
         key = session.session_key if session is not None else None
         return caller_from_user(self.scope.get("user"), session_key=key)
@@ -273,21 +274,25 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         try:
             self.caller = await caller_refresh(self.caller)
             return await caller_access(self.caller, self.slug, min_role=min_role)
-        except NotAuthenticated as exc:
-            raise CallDenied(
+        except NotAuthenticatedError as exc:
+            raise CallDeniedError(
                 "unauthenticated", exc.message, close_code=CLOSE_UNAUTHENTICATED
             ) from None
         except Http404:
-            raise CallDenied("not_found", "No such tenant.", close_code=CLOSE_NOT_FOUND) from None
+            raise CallDeniedError(
+                "not_found", "No such tenant.", close_code=CLOSE_NOT_FOUND
+            ) from None
         except PermissionDenied as exc:
-            raise CallDenied("forbidden", str(exc) or "Your role does not allow this.") from None
+            raise CallDeniedError(
+                "forbidden", str(exc) or "Your role does not allow this."
+            ) from None
 
     async def _list(self, message: ToolsListMessage) -> None:
         try:
             access = await self._access(Membership.Role.VIEWER)
             with tenant_logging(access.tenant.slug):
                 tools = await tenant_tools_list(tenant=access.tenant)
-        except CallDenied as exc:
+        except CallDeniedError as exc:
             await self._error(exc.code, exc.message, call_id=message.get("id"))
             await self._close_for(exc)
             return
@@ -305,7 +310,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             access = await self._access(Membership.Role.MEMBER)
             with tenant_logging(access.tenant.slug):
                 await self._run(access, message)
-        except CallDenied as exc:
+        except CallDeniedError as exc:
             await self._tool_error(call_id, exc.code, exc.message)
             await self._close_for(exc)
         except BridgeError as exc:
@@ -315,7 +320,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         conversation = message["conversation"]
         try:
             access = await self._access(Membership.Role.MEMBER)
-        except CallDenied as exc:
+        except CallDeniedError as exc:
             await self._chat_error(conversation, exc.code, exc.message)
             await self._close_for(exc)
             return
@@ -337,7 +342,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         while they are a member of the tenant, may give it."""
         try:
             access = await self._access(Membership.Role.MEMBER)
-        except CallDenied as exc:
+        except CallDeniedError as exc:
             await self._error(exc.code, exc.message, call_id=message["id"])
             await self._close_for(exc)
             return
@@ -361,7 +366,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         call_id = message["id"]
         usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
         if usage is not None and usage.limited:
-            raise RateLimited(retry_after=usage.reset)
+            raise RateLimitedError(retry_after=usage.reset)
 
         async def started() -> None:
             event: ToolStartedEvent = {
@@ -406,7 +411,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         if not self.closed:
             await self.send_json(event)
 
-    async def _close_for(self, exc: CallDenied) -> None:
+    async def _close_for(self, exc: CallDeniedError) -> None:
         if exc.close_code is not None:
             await self._close(exc.close_code)
 

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from config.errors import HubError
+
 CallId = str | int
 
 MAX_ID_LENGTH = 128
 MAX_NAME_LENGTH = 128
 
 
-class MessageError(Exception):
+class MessageError(HubError):
+    permanent = True
+
     def __init__(self, code: str, message: str, *, call_id: CallId | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.call_id = call_id
 
 

@@ -34,9 +34,9 @@ from mcpbridge.chat.agent.model_client import (
     SYSTEM_PROMPT,
     AgentConfig,
     AgentError,
-    ModelNotConfigured,
+    ModelNotConfiguredError,
     ModelStep,
-    StepLimitReached,
+    StepLimitReachedError,
     model_client,
     model_error,
     model_timeout,
@@ -52,7 +52,12 @@ from mcpbridge.chat.approvals import (
 from mcpbridge.chat.events import ChatToolErrorEvent, ChatToolResultEvent, Emit
 from mcpbridge.chat.transcript import CANCELLED_RESULT, ChatMessage, ToolCall, cut, model_messages
 from mcpbridge.registry import get_registry
-from mcpbridge.supervisor.errors import BridgeError, InvalidArguments, RateLimited, UnknownTool
+from mcpbridge.supervisor.errors import (
+    BridgeError,
+    InvalidArgumentsError,
+    RateLimitedError,
+    UnknownToolError,
+)
 from mcpbridge.tools import Approval, CallContext, call_result_payload, tenant_tool_call
 from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 from tenants.audit import Actor
@@ -110,7 +115,7 @@ class AgentLoop:
 
     async def _turn(self, history: list[ChatMessage]) -> None:
         if not self.config.configured:
-            raise ModelNotConfigured()
+            raise ModelNotConfiguredError()
         toolbox = await self._toolbox()
         messages = [self._system_message(), *self._history(history)]
         await self._steps(model_client(self.config), messages, toolbox)
@@ -129,7 +134,7 @@ class AgentLoop:
                 return
             if self.steps >= self.config.max_steps:
                 self._streaming = ModelStep(text=step.text)
-                raise StepLimitReached(
+                raise StepLimitReachedError(
                     f"The assistant stopped after {self.steps} steps without a final answer. "
                     "Ask it to go on, or ask for something narrower."
                 )
@@ -235,12 +240,12 @@ class AgentLoop:
         """One call on the path every way in takes: the tenant's budget, the tool's schema,
         then the child."""
         if call.name not in toolbox.names.values():
-            raise UnknownTool(f"There is no tool named {call.name[:100]!r}.")
+            raise UnknownToolError(f"There is no tool named {call.name[:100]!r}.")
         if isinstance(arguments, str):
-            raise InvalidArguments(["arguments: not a JSON object"])
+            raise InvalidArgumentsError(["arguments: not a JSON object"])
         usage = await tenant_rate_hit(tenant_id=self.tenant.pk)
         if usage is not None and usage.limited:
-            raise RateLimited(retry_after=usage.reset)
+            raise RateLimitedError(retry_after=usage.reset)
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await self._emit(
