@@ -34,6 +34,16 @@ async def ask_to_delete_bob(model, sockets, user):
     return socket, asked
 
 
+def answer(asked, decision):
+    """The page's reply to a ``tool.approval``."""
+    return {
+        "type": "tool.approve",
+        "conversation": asked["conversation"],
+        "id": asked["id"],
+        "decision": decision,
+    }
+
+
 def tool_message_sent_to_model(model):
     """The tool message of the model's second request: what the model heard of the call."""
     second = model.requests[1]["body"]["messages"]
@@ -51,14 +61,7 @@ async def test_a_delete_waits_for_approval_and_reaches_ghl_only_after_it(
     assert asked["summary"] == f"Delete contact Bob Martinez ({BOB})"
     assert deletes(bridge) == []
 
-    await socket.send(
-        {
-            "type": "tool.approve",
-            "conversation": asked["conversation"],
-            "id": asked["id"],
-            "decision": "approve",
-        }
-    )
+    await socket.send(answer(asked, "approve"))
     decided = await socket.until(lambda e: e["type"] == "tool.approval.decided")
     assert (decided["decision"], decided["by"]) == ("approved", "dana")
     result = await socket.until(lambda e: e["type"] in ("tool.result", "tool.error"))
@@ -92,14 +95,7 @@ async def test_a_rejected_call_leaves_the_contact_and_the_model_hears_the_user_d
 ):
     _, user = dental
     socket, asked = await ask_to_delete_bob(model_settings, sockets, user)
-    await socket.send(
-        {
-            "type": "tool.approve",
-            "conversation": asked["conversation"],
-            "id": asked["id"],
-            "decision": "reject",
-        }
-    )
+    await socket.send(answer(asked, "reject"))
     failed = await socket.until(lambda e: e["type"] == "tool.error")
     assert failed["code"] == "declined"
     await socket.until(lambda e: e["type"] == "chat.done")
@@ -133,14 +129,7 @@ async def test_stopping_the_answer_declines_the_waiting_call(
     done = await socket.until(lambda e: e["type"] == "chat.done")
     assert done["stopped"] is True
     assert deletes(bridge) == []
-    await socket.send(
-        {
-            "type": "tool.approve",
-            "conversation": asked["conversation"],
-            "id": asked["id"],
-            "decision": "approve",
-        }
-    )
+    await socket.send(answer(asked, "approve"))
     late = await socket.until(lambda e: e["type"] == "error")
     assert late["code"] == "unknown_approval"
     assert deletes(bridge) == []
@@ -172,13 +161,8 @@ async def test_only_the_user_whose_turn_it_is_may_approve(
     socket, asked = await ask_to_delete_bob(model_settings, sockets, user)
     other = await sockets("dental", user=colleague)
     await other.open()
-    answer = {
-        "type": "tool.approve",
-        "conversation": asked["conversation"],
-        "id": asked["id"],
-        "decision": "approve",
-    }
-    await other.send(answer)
+    approve = answer(asked, "approve")
+    await other.send(approve)
     refused = await other.until(lambda e: e["type"] == "error")
     assert refused["code"] == "unknown_approval"
     assert deletes(bridge) == []
@@ -186,7 +170,7 @@ async def test_only_the_user_whose_turn_it_is_may_approve(
     # Another window of the same user may answer.
     second_window = await sockets("dental", user=user)
     await second_window.open()
-    await second_window.send(answer)
+    await second_window.send(approve)
     decided = await socket.until(lambda e: e["type"] == "tool.approval.decided")
     assert decided["decision"] == "approved"
     await socket.until(lambda e: e["type"] == "chat.done")
@@ -204,14 +188,7 @@ async def test_a_reload_shows_the_waiting_card_and_then_the_decision(
     page = (await sync_to_async(client.get)(url)).content.decode()
     assert "Waiting for your approval" in page
     assert f"Delete contact Bob Martinez ({BOB})" in page
-    await socket.send(
-        {
-            "type": "tool.approve",
-            "conversation": asked["conversation"],
-            "id": asked["id"],
-            "decision": "approve",
-        }
-    )
+    await socket.send(answer(asked, "approve"))
     await socket.until(lambda e: e["type"] == "chat.done")
     page = (await sync_to_async(client.get)(url)).content.decode()
     assert "Approved by dana" in page
