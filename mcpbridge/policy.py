@@ -5,7 +5,7 @@ Every tool gets one risk from its MCP annotations: ``read`` (``readOnlyHint``),
 ``write`` (``destructiveHint: false``), else ``destructive``: MCP's own default for a
 tool that is not read-only, so a server that says nothing is treated as the riskiest
 kind that is not outbound. ``call_operation`` of the GHL server runs any catalogued
-operation, so its risk is that operation's.
+operation, so one call's risk is that operation's (its ``_meta`` says so).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from tenants.models import DESTRUCTIVE, READ, TOOL_RISKS, WRITE
 
 #: A tool's ``_meta`` key naming its risk outright (one of ``TOOL_RISKS``).
 RISK_META_KEY = "ghl-agent-hub/risk"
+#: A tool's ``_meta`` key naming the argument whose GHL operation sets one call's risk.
+RISK_FROM_META_KEY = "ghl-agent-hub/risk-from"
 _OPERATION_TOOL = "call_operation"
 # The record a call is about: the first argument whose name says it is an id.
 _ID_ARGUMENT = re.compile(r"(^|_)id$|Id$")
@@ -47,20 +49,25 @@ def tool_risk(tool: types.Tool) -> str:
 
 
 @lru_cache(maxsize=1)
-def _operation_tools() -> dict[str, types.Tool]:
+def _ghl_operation_risks() -> dict[str, str]:
     # Imported late: only a web worker that sees a call_operation pays for the catalogue.
     from mcpbridge.ghl.catalogue import catalogue_load
-    from mcpbridge.ghl.tools import operation_entry
+    from mcpbridge.ghl.risk import operation_risk
 
-    return {op.id: operation_entry(op).tool for op in catalogue_load()}
+    return {operation.id: operation_risk(operation) for operation in catalogue_load()}
 
 
 def call_risk(tool: types.Tool, arguments: dict[str, Any]) -> str:
-    """The risk of calling ``tool`` with ``arguments``."""
-    if tool.name != _OPERATION_TOOL or not isinstance(arguments.get("operationId"), str):
-        return tool_risk(tool)
-    operation = _operation_tools().get(arguments["operationId"])
-    return tool_risk(operation) if operation is not None else DESTRUCTIVE
+    """The risk of calling ``tool`` with ``arguments``: the tool's own, or, for a tool whose
+    ``_meta`` names an argument (:data:`RISK_FROM_META_KEY`), that of the GHL operation the
+    argument names; an unknown operation keeps the tool's own (the riskiest it can do)."""
+    source = (tool.meta or {}).get(RISK_FROM_META_KEY)
+    named = arguments.get(source) if isinstance(source, str) else None
+    if isinstance(named, str):
+        risk = _ghl_operation_risks().get(named)
+        if risk is not None:
+            return risk
+    return tool_risk(tool)
 
 
 def scope_check(*, risk: str, scopes: frozenset[str]) -> None:

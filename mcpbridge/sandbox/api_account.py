@@ -27,6 +27,16 @@ async def get_location(request: Request, auth: TokenInfo) -> Response:
     return JSONResponse({"location": sandbox_state(request).data["locations"][auth.location_id]})
 
 
+# A few IANA zones: enough to pick from, as GHL's much longer list would be.
+TIMEZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]
+
+
+@api("locations.readonly")
+async def timezones(request: Request, auth: TokenInfo) -> Response:
+    same_location(auth, request.path_params["locationId"])
+    return JSONResponse({"timeZones": TIMEZONES})
+
+
 @api("locations/tags.readonly")
 async def tags(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.path_params["locationId"])
@@ -104,6 +114,7 @@ async def campaigns(request: Request, auth: TokenInfo) -> Response:
 routes = [
     Route("/locations/{locationId}", get_location, methods=["GET"]),
     Route("/locations/{locationId}/tags", tags, methods=["GET"]),
+    Route("/locations/{locationId}/timezones", timezones, methods=["GET"]),
     Route("/locations/{locationId}/customFields", custom_fields, methods=["GET"]),
     Route("/locations/{locationId}/customValues", custom_values, methods=["GET"]),
     Route("/locations/{locationId}/customValues/{id}", update_custom_value, methods=["PUT"]),

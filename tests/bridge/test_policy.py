@@ -59,10 +59,10 @@ CORE_RISKS = {
     "list_custom_values": "read",
     "update_custom_value": "destructive",
     "list_workflows": "read",
-    "add_contact_to_workflow": "write",
+    "add_contact_to_workflow": "outbound",
     "remove_contact_from_workflow": "destructive",
     "list_campaigns": "read",
-    "add_contact_to_campaign": "write",
+    "add_contact_to_campaign": "outbound",
     "list_invoices": "read",
     "get_invoice": "read",
     "send_invoice": "outbound",
@@ -70,7 +70,7 @@ CORE_RISKS = {
     "get_product": "read",
     "search_operations": "read",
     "describe_operation": "read",
-    "call_operation": "destructive",
+    "call_operation": "outbound",
 }
 
 # A sample of the full catalogue, by operation id.
@@ -103,9 +103,10 @@ def test_call_operation_takes_the_risk_of_the_operation_it_runs(catalogue, opera
     assert call_risk(call_operation, {"operationId": operation_id, "arguments": {}}) == risk
 
 
-def test_an_unknown_operation_counts_as_destructive(catalogue):
+def test_an_unknown_operation_counts_as_the_most_call_operation_can_do(catalogue):
     call_operation = toolset_build("core", catalogue)["call_operation"].tool
-    assert call_risk(call_operation, {"operationId": "nothing.like_this"}) == "destructive"
+    assert call_risk(call_operation, {"operationId": "nothing.like_this"}) == "outbound"
+    assert call_risk(call_operation, {}) == "outbound"
 
 
 def tool(annotations=None, meta=None):

@@ -116,7 +116,7 @@ class AgentLoop:
     async def _turn(self, history: list[ChatMessage]) -> None:
         if not self.config.configured:
             raise ModelNotConfiguredError()
-        toolbox = await self._toolbox()
+        toolbox = await self._toolbox(history)
         messages = [self._system_message(), *self._history(history)]
         await self._steps(model_client(self.config), messages, toolbox)
 
@@ -153,13 +153,16 @@ class AgentLoop:
 
     # --- setup ---
 
-    async def _toolbox(self) -> Toolbox:
+    async def _toolbox(self, history: list[ChatMessage]) -> Toolbox:
         try:
             async with get_registry().acquire(self.tenant) as client:
                 listing = await client.list_tools()
         except BridgeError as exc:
             raise AgentError(exc.message, code=exc.code) from None
-        return toolbox_build(list(listing.tools))
+        latest, earlier = user_requests(history)
+        return toolbox_build(
+            list(listing.tools), limit=self.config.max_tools, query=latest, context=earlier
+        )
 
     def _system_message(self) -> dict[str, str]:
         today = timezone.localdate().strftime("%A %d %B %Y")
@@ -413,6 +416,14 @@ class AgentLoop:
         event.setdefault("conversation", self.conversation)
         # The plain dicts built here are ChatEvents once they carry the conversation.
         await self._emit_event(event)  # type: ignore[arg-type]
+
+
+def user_requests(history: list[ChatMessage]) -> tuple[str, str]:
+    """What the user asked last, and before: the tools offered are chosen for them."""
+    asked = [message.content or "" for message in history if message.role == "user"]
+    if not asked:
+        return "", ""
+    return asked[-1], " ".join(asked[-6:-1])
 
 
 def _elapsed_ms(started: float) -> int:

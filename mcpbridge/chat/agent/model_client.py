@@ -47,6 +47,7 @@ class AgentConfig:
     max_retries: int = 1
     tool_result_limit: int = 16_000
     history_limit: int = 60_000
+    max_tools: int = 64
 
     @property
     def configured(self) -> bool:
@@ -63,6 +64,7 @@ class AgentConfig:
             max_retries=settings.LLM_MAX_RETRIES,
             tool_result_limit=settings.LLM_TOOL_RESULT_LIMIT,
             history_limit=settings.LLM_HISTORY_LIMIT,
+            max_tools=settings.LLM_MAX_TOOLS,
         )
 
 
