@@ -57,6 +57,7 @@ def test_a_tool_is_shown_with_mcp_field_names_its_risk_and_nothing_empty():
     assert tool_summary(types.Tool(name="bare", input_schema={"type": "object"})) == {
         "name": "bare",
         "inputSchema": {"type": "object"},
+        "risk": "destructive",
     }
 
 
