@@ -13,10 +13,11 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from mcpbridge.registry import sweeping_at_first_serve  # noqa: E402
 from mcpbridge.ways_in.middleware import ApiTokenAuthMiddleware, browser_origin_validator  # noqa: E402
 from mcpbridge.ways_in.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # A browser's Origin must be an allowed host; programs send none and use a token.
@@ -28,3 +29,6 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+# The first connection is when a server is known to serve: the sweep of children left by
+# a dead worker starts then, never when a management command sets Django up.
+application = sweeping_at_first_serve(router)

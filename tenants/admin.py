@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -11,7 +12,18 @@ from django.utils.timesince import timeuntil
 
 from tenants.access import api_token_create, api_token_revoke
 from tenants.credentials import CredentialsError, tenant_token_refresh
-from tenants.models import ApiToken, Membership, Tenant, TenantSecret, WebhookEvent
+from tenants.forms import SCOPE_CHOICES
+from tenants.models import (
+    READ,
+    WRITE,
+    ApiToken,
+    AuditEntry,
+    Membership,
+    Tenant,
+    TenantSecret,
+    WebhookEvent,
+    scopes_parse,
+)
 from tenants.services import tenant_disable, tenant_enable
 
 if TYPE_CHECKING:
@@ -142,13 +154,31 @@ class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic on
     autocomplete_fields = ["user", "tenant"]
 
 
+class ApiTokenAdminForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
+    scopes = forms.MultipleChoiceField(
+        choices=SCOPE_CHOICES,
+        initial=[READ, WRITE],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The risks of the tools it may call. A viewer token may only read.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["tenant", "name", "role", "scopes", "expires_at"]
+
+    def clean_scopes(self) -> str:
+        return ",".join(self.cleaned_data["scopes"])
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
+    form = ApiTokenAdminForm
     list_display = [
         "name",
         "tenant",
         "prefix",
         "role",
+        "scopes",
         "state",
         "created_by",
         "created_at",
@@ -163,11 +193,12 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only
 
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> _FieldGroups:
         if obj is None:
-            return ["tenant", "name", "role", "expires_at"]
+            return ["tenant", "name", "role", "scopes", "expires_at"]
         return [
             "tenant",
             "name",
             "role",
+            "scopes",
             "prefix",
             "state",
             "created_by",
@@ -183,6 +214,7 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only
         return [
             "tenant",
             "role",
+            "scopes",
             "prefix",
             "state",
             "created_by",
@@ -209,6 +241,7 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only
             created_by=request.user,
             expires_at=obj.expires_at,
             role=obj.role,
+            scopes=scopes_parse(obj.scopes),
         )
         obj.pk = token.pk
         obj.refresh_from_db()
@@ -251,4 +284,32 @@ class WebhookEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic 
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
+    """Every tenant's audit log, read-only: entries are only ever added."""
+
+    list_display = ["at", "tenant", "actor", "way_in", "tool", "risk", "approval", "outcome"]
+    list_filter = ["way_in", "risk", "outcome", "approval_decision"]
+    list_select_related = ["tenant"]
+    search_fields = ["tenant__slug", "actor", "tool"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    @admin.display(description="Approval")
+    def approval(self, entry: AuditEntry) -> str:
+        if not entry.approval_needed:
+            return "—"
+        by = f" by {entry.approved_by}" if entry.approved_by else ""
+        return f"{entry.approval_decision or 'pending'}{by}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.errors import HubError
 from mcpbridge.chat.models import Conversation, Message
 from mcpbridge.chat.transcript import ChatMessage
 
@@ -18,14 +19,15 @@ MAX_TITLE = 200
 AUTO_TITLE = 60
 
 
-class ConversationNotFound(Exception):
-    message = "This conversation does not exist, or is not yours."
+class ConversationNotFoundError(HubError):
+    code = "not_found"
+    default_message = "This conversation does not exist, or is not yours."
+    permanent = True
 
 
-class InvalidTitle(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class InvalidTitleError(HubError):
+    code = "invalid_title"
+    permanent = True
 
 
 def title_from(text: str) -> str:
@@ -43,11 +45,11 @@ def conversation_list(*, tenant: Tenant, user: Any) -> QuerySet[Conversation]:
 
 
 def conversation_for_user(*, tenant: Tenant, user: Any, conversation_id: Any) -> Conversation:
-    """One of ``user``'s conversations in ``tenant``; ``ConversationNotFound`` otherwise."""
+    """One of ``user``'s conversations in ``tenant``; ``ConversationNotFoundError`` otherwise."""
     try:
         return conversation_list(tenant=tenant, user=user).get(pk=int(conversation_id))
     except (Conversation.DoesNotExist, TypeError, ValueError):
-        raise ConversationNotFound() from None
+        raise ConversationNotFoundError() from None
 
 
 def conversation_create(*, tenant: Tenant, user: Any, title: str = "") -> Conversation:
@@ -59,9 +61,9 @@ def conversation_rename(*, conversation: Conversation, title: str) -> Conversati
     """Give ``conversation`` a new title (1 to 200 characters once trimmed)."""
     cleaned = " ".join(title.split())
     if not cleaned:
-        raise InvalidTitle("A title cannot be empty.")
+        raise InvalidTitleError("A title cannot be empty.")
     if len(cleaned) > MAX_TITLE:
-        raise InvalidTitle(f"A title can be at most {MAX_TITLE} characters long.")
+        raise InvalidTitleError(f"A title can be at most {MAX_TITLE} characters long.")
     conversation.title = cleaned
     conversation.save(update_fields=["title"])
     return conversation

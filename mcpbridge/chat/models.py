@@ -64,6 +64,8 @@ class Message(models.Model):
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
+    # Tool messages of a call that needed approval: {"risk", "summary", "decision", "by", "at"}.
+    approval = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -85,6 +87,7 @@ class Message(models.Model):
             duration_ms=self.duration_ms,
             status=self.status,  # type: ignore[arg-type]  # as role
             error=self.error,
+            approval=self.approval,
         )
 
     @classmethod
@@ -101,4 +104,5 @@ class Message(models.Model):
             error=message.error,
             duration_ms=message.duration_ms,
             status=message.status,
+            approval=message.approval,
         )

@@ -17,10 +17,11 @@ from channels.db import database_sync_to_async
 from django.db import transaction
 from django.urls import reverse
 
+from config.errors import HubError
 from mcpbridge.chat.agent.loop import AgentLoop
-from mcpbridge.chat.agent.model_client import AgentConfig, ModelNotConfigured
+from mcpbridge.chat.agent.model_client import AgentConfig, ModelNotConfiguredError
 from mcpbridge.chat.conversations import (
-    ConversationNotFound,
+    ConversationNotFoundError,
     conversation_append,
     conversation_create,
     conversation_for_user,
@@ -29,7 +30,7 @@ from mcpbridge.chat.conversations import (
 )
 from mcpbridge.chat.events import ChatEvent, Emit
 from mcpbridge.chat.leases import (
-    ConversationBusy,
+    ConversationBusyError,
     ConversationLease,
     KeptLease,
     conversation_lease_kept,
@@ -52,11 +53,11 @@ INTERNAL_ERROR = "Something went wrong on our side. The conversation is kept; tr
 LEASE_MARGIN = 30
 
 
-class ChatRefused(Exception):
+class ChatRefusedError(HubError):
+    permanent = True
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
 
 
 def chat_url(conversation: Conversation) -> str:
@@ -67,9 +68,9 @@ def chat_url(conversation: Conversation) -> str:
 
 def _checked_text(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise ChatRefused("empty_message", "Write a message first.")
+        raise ChatRefusedError("empty_message", "Write a message first.")
     if len(text) > MAX_MESSAGE_CHARS:
-        raise ChatRefused(
+        raise ChatRefusedError(
             "message_too_long", f"A message can be at most {MAX_MESSAGE_CHARS:,} characters long."
         )
     return text.strip()
@@ -90,8 +91,8 @@ def _conversation(
         conversation = conversation_for_user(
             tenant=tenant, user=user, conversation_id=conversation_id
         )
-    except ConversationNotFound as exc:
-        raise ChatRefused("not_found", exc.message) from None
+    except ConversationNotFoundError as exc:
+        raise ChatRefusedError("not_found", exc.message) from None
     return conversation, False
 
 
@@ -165,7 +166,7 @@ async def chat_turn(
     config = config or AgentConfig.from_settings()
     try:
         if not config.configured:
-            raise ChatRefused(ModelNotConfigured.code, ModelNotConfigured().message)
+            raise ChatRefusedError(ModelNotConfiguredError.code, ModelNotConfiguredError().message)
         checked = _checked_text(text)
         conversation, created, history, lease = await _open_or_give_back(
             tenant=tenant,
@@ -174,7 +175,7 @@ async def chat_turn(
             text=checked,
             seconds=lease_seconds(config),
         )
-    except (ChatRefused, ConversationBusy) as exc:
+    except (ChatRefusedError, ConversationBusyError) as exc:
         await emit(
             {
                 "type": "chat.error",
@@ -190,6 +191,7 @@ async def chat_turn(
             created=created,
             history=history,
             tenant=tenant,
+            user=user,
             emit=_released_before_the_end(emit, kept),
             config=config,
         )
@@ -214,6 +216,7 @@ async def _answer(
     created: bool,
     history: list[ChatMessage],
     tenant: Tenant,
+    user: Any,
     emit: Emit,
     config: AgentConfig,
 ) -> None:
@@ -233,6 +236,7 @@ async def _answer(
         record=_recorder(conversation, emit),
         config=config,
         conversation=conversation.pk,
+        user=user,
     )
     try:
         await loop.run(history)

@@ -14,13 +14,17 @@ from jsonschema import Draft202012Validator
 
 from mcpbridge.ghl.catalogue import LocationSlot, Operation
 from mcpbridge.ghl.client import PreparedRequest
+from mcpbridge.ghl.errors import GhlServerError
 
 LOCATION_KEYS = frozenset({"locationId", "location_id"})
 MAX_ERRORS = 5
 
 
-class ArgumentError(Exception):
+class ArgumentError(GhlServerError):
     """The caller's arguments cannot be sent; the message says why."""
+
+    code = "invalid_arguments"
+    permanent = True
 
 
 @lru_cache(maxsize=1024)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from mcpbridge.ghl.config import Settings
+from mcpbridge.ghl.errors import GhlServerError
 from mcpbridge.ghl.ratelimit import SlidingWindowLimiter
 
 logger = logging.getLogger("mcpbridge.ghl.client")
@@ -46,8 +47,10 @@ class GhlResponse:
     data: Any
 
 
-class GhlError(Exception):
+class GhlError(GhlServerError):
     """A call to GHL that did not succeed; the message is safe to show a user."""
+
+    code = "ghl_error"
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)

@@ -7,11 +7,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from mcpbridge.ghl.errors import GhlServerError
+
 DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 
 
-class ConfigError(Exception):
+class ConfigError(GhlServerError):
     """The environment does not describe a usable server; the message says what to set."""
+
+    code = "config_error"
+    permanent = True
 
 
 @dataclass(frozen=True, slots=True)

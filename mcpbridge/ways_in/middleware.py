@@ -15,7 +15,7 @@ from typing import Any
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
-from mcpbridge.ways_in.callers import NotAuthenticated, bearer_token, caller_from_token
+from mcpbridge.ways_in.callers import NotAuthenticatedError, bearer_token, caller_from_token
 
 Scope = dict[str, Any]
 
@@ -58,6 +58,6 @@ class ApiTokenAuthMiddleware:
         if raw is not None:
             try:
                 scope["token_caller"] = await caller_from_token(raw)
-            except NotAuthenticated as exc:
+            except NotAuthenticatedError as exc:
                 scope["token_error"] = exc.message
         return await self.application(scope, receive, send)
