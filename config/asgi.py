@@ -13,15 +13,18 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.access import RequestContextMiddleware  # noqa: E402
 from mcpbridge.middleware import ApiTokenAuthMiddleware, browser_origin_validator  # noqa: E402
 from mcpbridge.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        # A browser's Origin must be an allowed host; programs send none and use a token.
-        "websocket": browser_origin_validator(
-            ApiTokenAuthMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-        ),
-    }
+application = RequestContextMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            # A browser's Origin must be an allowed host; programs send none and use a token.
+            "websocket": browser_origin_validator(
+                ApiTokenAuthMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            ),
+        }
+    )
 )

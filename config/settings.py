@@ -7,6 +7,7 @@ and then refuses to start on unsafe keys. The README lists every variable.
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 import sys
@@ -192,6 +193,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # Ahead of everything that reads Content-Length (django-prometheus answers 500 otherwise).
     "config.middleware.ContentLengthGuard",
+    # Probes by IP must not meet ALLOWED_HOSTS (400 and an ERROR log line per probe).
+    "config.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.staticfiles.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -391,7 +394,7 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
 )
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^livez$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -481,22 +484,31 @@ PROMETHEUS_METRIC_NAMESPACE = ""
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be a logging level name, got {LOG_LEVEL!r}")
+# text: one readable line per record; json: one JSON object per line, for log shippers.
+LOG_FORMAT = env_str("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise _invalid("LOG_FORMAT", "text or json", LOG_FORMAT)
+if LOG_FORMAT == "json":
+    # Python's warnings would otherwise print bare text lines among the JSON ones.
+    logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"tenant": {"()": "config.logging.TenantContextFilter"}},
+    "filters": {"context": {"()": "config.logging.TenantContextFilter"}},
     "formatters": {
-        "redacted": {
+        "text": {
             "()": "config.logging.RedactingFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s %(message)s",
+            "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s "
+            "request=%(request_id)s %(message)s",
         },
+        "json": {"()": "config.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": sys.stderr,
-            "filters": ["tenant"],
-            "formatter": "redacted",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

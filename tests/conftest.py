@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -99,14 +100,17 @@ def run_manage(*args: str, env: dict[str, str], timeout: float = 60) -> subproce
 
 
 class DaphneServer:
+    """The image's server (daphne via ``config.serve``); its log goes to a file to read."""
+
     def __init__(self, env: dict[str, str]) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.log_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "daphne",
+                "config.serve",
                 "-b",
                 "127.0.0.1",
                 "-p",
@@ -116,15 +120,28 @@ class DaphneServer:
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log_file,
         )
         self._wait_until_listening()
+
+    def log(self) -> str:
+        self.log_file.seek(0)
+        return self.log_file.read().decode(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 15) -> str:
+        """The log once it holds ``text`` (lines are written just after the response)."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never reached the log:\n{log}")
+            time.sleep(0.02)
+        return log
 
     def _wait_until_listening(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                stderr = self.process.stderr.read().decode() if self.process.stderr else ""
+                stderr = self.log()
                 raise RuntimeError(f"daphne exited with {self.process.returncode}: {stderr}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
@@ -145,8 +162,7 @@ class DaphneServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
+        self.log_file.close()
 
 
 @pytest.fixture

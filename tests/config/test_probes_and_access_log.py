@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.config.test_settings import PRODUCTION_ENV
+
+
+@pytest.fixture
+def production_server(daphne_server, tmp_path):
+    def start(**env: str):
+        return daphne_server(
+            **PRODUCTION_ENV,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            STATIC_ROOT=str(tmp_path / "static"),
+            **env,
+        )
+
+    return start
+
+
+def test_health_answers_a_probe_by_ip_in_production_without_an_error_line(production_server):
+    server = production_server(LOG_LEVEL="DEBUG")
+    response = server.get("/health", headers={"Host": "10.1.2.3:8000"})
+    assert response.status_code in {200, 503}  # no migrations here: 200 or a failing check
+    assert set(response.json()["checks"]) == {"database", "cache", "channel_layer"}
+    livez = server.get("/livez", headers={"Host": "10.1.2.3"})
+    assert livez.status_code == 200
+    assert livez.json() == {"status": "ok"}
+    log = server.wait_for_log("GET /livez")
+    assert " ERROR " not in log
+    assert "DisallowedHost" not in log
+
+
+def test_other_paths_still_refuse_a_host_that_is_not_allowed(production_server):
+    server = production_server()
+    response = server.get("/accounts/login/", headers={"Host": "10.1.2.3"})
+    assert response.status_code == 400
+
+
+def test_json_logs_are_one_object_per_line_with_request_id_and_redacted_query(production_server):
+    server = production_server(LOG_FORMAT="json", LOG_LEVEL="DEBUG")
+    response = server.get(
+        "/accounts/highlevel/login/callback/?code=oauth-code-0123&state=state-4567&x=1",
+        headers={"Host": "hub.example.com", "X-Request-ID": "edge-42"},
+    )
+    assert response.headers["X-Request-ID"] == "edge-42"
+    server.get("/chat?token=link-token-89ab", headers={"Host": "hub.example.com"})
+    log = server.wait_for_log("/chat?token=")
+    entries = [json.loads(line) for line in log.splitlines() if line.strip()]
+    access = [entry for entry in entries if entry["logger"] == "access"]
+    callback = next(entry for entry in access if entry["request_id"] == "edge-42")
+    assert callback["path"] == (
+        "/accounts/highlevel/login/callback/?code=[redacted]&state=[redacted]&x=1"
+    )
+    assert {"time", "level", "logger", "message", "tenant", "status"} <= set(callback)
+    for secret in ("oauth-code-0123", "state-4567", "link-token-89ab"):
+        assert secret not in log
+
+
+def test_a_fresh_request_id_replaces_a_missing_or_unsafe_one(production_server):
+    server = production_server()
+    first = server.get("/livez")
+    unsafe = server.get("/livez", headers={"X-Request-ID": "two words\tand a tab"})
+    assert len(first.headers["X-Request-ID"]) == 32
+    assert unsafe.headers["X-Request-ID"] != "two words\tand a tab"
+
+
+def test_text_access_log_redacts_the_oauth_code_too(production_server):
+    server = production_server()
+    httpx.get(
+        f"{server.url}/accounts/highlevel/login/callback/?code=oauth-code-0123&state=s-98765",
+        headers={"Host": "hub.example.com"},
+        timeout=15,
+    )
+    log = server.wait_for_log("/accounts/highlevel/login/callback/")
+    assert "code=[redacted]&state=[redacted]" in log
+    assert "oauth-code-0123" not in log
+    assert "s-98765" not in log
