@@ -42,10 +42,11 @@ from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from mcpbridge.agent import AgentConfig, AgentLoop  # noqa: E402
+from mcpbridge.chat.agent.loop import AgentLoop  # noqa: E402
+from mcpbridge.chat.agent.model_client import AgentConfig  # noqa: E402
+from mcpbridge.chat.transcript import ChatMessage  # noqa: E402
 from mcpbridge.registry import get_registry  # noqa: E402
 from mcpbridge.sandbox import DENTAL, Sandbox  # noqa: E402
-from mcpbridge.transcript import ChatMessage  # noqa: E402
 from tenants.credentials import upsert_credentials  # noqa: E402
 from tests.chat.fake_model import MODEL, FakeModel, text, tool_calls  # noqa: E402
 

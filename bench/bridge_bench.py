@@ -27,9 +27,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mcpbridge.processes import process_rss_bytes  # noqa: E402
-from mcpbridge.spec import ChildSpec  # noqa: E402
-from mcpbridge.supervisor import Supervisor, SupervisorConfig  # noqa: E402
+from mcpbridge.supervisor.processes import process_rss_bytes  # noqa: E402
+from mcpbridge.supervisor.spec import ChildSpec  # noqa: E402
+from mcpbridge.supervisor.supervisor import Supervisor, SupervisorConfig  # noqa: E402
 
 TEST_SERVER = REPO / "tests" / "bridge" / "mcp_server.py"
 

@@ -14,8 +14,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.access import RequestContextMiddleware  # noqa: E402
-from mcpbridge.middleware import ApiTokenAuthMiddleware, browser_origin_validator  # noqa: E402
-from mcpbridge.routing import websocket_urlpatterns  # noqa: E402
+from mcpbridge.ways_in.middleware import ApiTokenAuthMiddleware, browser_origin_validator  # noqa: E402
+from mcpbridge.ways_in.routing import websocket_urlpatterns  # noqa: E402
 
 application = RequestContextMiddleware(
     ProtocolTypeRouter(

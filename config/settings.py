@@ -2,7 +2,7 @@
 
 Every value has a default that runs on a bare machine (SQLite, in-memory channel
 layer, local-memory cache). Production is switched on by leaving ``DEBUG`` off,
-and then refuses to start on unsafe keys. The README lists every variable.
+and then refuses to start on unsafe keys. docs/configuration.md lists every variable.
 """
 
 from __future__ import annotations
@@ -157,7 +157,9 @@ def _refuse_unsafe_production() -> None:
         problems.append("FIELD_ENCRYPTION_KEYS must differ from SECRET_KEY")
     if problems:
         raise ImproperlyConfigured(
-            "Refusing to start with DEBUG off: " + "; ".join(problems) + ". See README.md."
+            "Refusing to start with DEBUG off: "
+            + "; ".join(problems)
+            + ". See docs/configuration.md."
         )
 
 
@@ -459,7 +461,7 @@ WS_MAX_FRAMES_PER_SECOND = env_int("WS_MAX_FRAMES_PER_SECOND", 20, minimum=1)
 WS_MAX_CALLS_IN_FLIGHT = env_int("WS_MAX_CALLS_IN_FLIGHT", 16, minimum=1)
 TOOL_MAX_BODY_BYTES = env_int("TOOL_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 
-# --- The assistant's model (mcpbridge.agent) ----------------------------------
+# --- The assistant's model (mcpbridge.chat.agent) ------------------------------------
 
 # Any OpenAI-compatible chat-completions endpoint: OpenAI, Azure, OpenRouter, Ollama, vLLM...
 # No LLM_MODEL means no model: the chat says how to configure one, the tool explorer works.

@@ -6,7 +6,7 @@ from django.urls import include, path
 
 from config.health import health, livez
 from config.metrics import metrics
-from mcpbridge.admin_views import children_page
+from mcpbridge.staff import children_page
 from tenants.views import home
 
 # Staff sign in through allauth, like everyone else; the admin's own form is not offered.
@@ -21,6 +21,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("tenants.urls")),
-    path("", include("mcpbridge.urls")),
-    path("", include("mcpbridge.page_urls")),
+    path("", include("mcpbridge.ways_in.urls")),
+    path("", include("mcpbridge.chat.urls")),
 ]

@@ -29,13 +29,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.logging import redact
-from mcpbridge.errors import TenantUnavailable
-from mcpbridge.processes import default_run_root, remove_dead_worker_dirs, sweep_marked
+from mcpbridge.supervisor.errors import TenantUnavailable
+from mcpbridge.supervisor.processes import default_run_root, remove_dead_worker_dirs, sweep_marked
 
 if TYPE_CHECKING:
-    from mcpbridge.client import ChildClient
-    from mcpbridge.spec import ChildSpec
-    from mcpbridge.supervisor import ChildInfo, Supervisor, SupervisorConfig
+    from mcpbridge.supervisor.child_client import ChildClient
+    from mcpbridge.supervisor.spec import ChildSpec
+    from mcpbridge.supervisor.supervisor import ChildInfo, Supervisor, SupervisorConfig
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def sweep_at_start() -> None:
 
 
 def supervisor_config() -> SupervisorConfig:
-    from mcpbridge.supervisor import SupervisorConfig
+    from mcpbridge.supervisor.supervisor import SupervisorConfig
 
     return SupervisorConfig(
         max_children=settings.MCP_MAX_CHILDREN,
@@ -128,7 +128,7 @@ class Registry:
         Raises ``TenantUnavailable`` (not usable, no or unrefreshable credentials),
         ``AtCapacity``, ``ChildRestarting``, ``ChildFailed``, ``ChildStartFailed`` or
         ``ShuttingDown``; calls on the client raise ``CallTimeout``, ``ChildCrashed``,
-        ``ChildStopped`` or ``ToolCallFailed``. All are ``mcpbridge.errors.BridgeError``.
+        ``ChildStopped`` or ``ToolCallFailed``. All are ``mcpbridge.supervisor.errors.BridgeError``.
         """
         if not tenant.is_usable:
             raise TenantUnavailable()
@@ -142,7 +142,7 @@ class Registry:
             yield client
 
     async def spec_for(self, tenant: Any) -> ChildSpec:
-        from mcpbridge.spec import ChildSpec
+        from mcpbridge.supervisor.spec import ChildSpec
 
         credentials = await tenant_child_credentials(tenant)
         token = credentials.access_token
@@ -199,7 +199,7 @@ def get_registry() -> Registry:
 
 
 def _new_registry(loop: asyncio.AbstractEventLoop) -> Registry:
-    from mcpbridge.supervisor import Supervisor
+    from mcpbridge.supervisor.supervisor import Supervisor
 
     global _swept
     supervisor = Supervisor(supervisor_config(), redact=redact)

@@ -18,8 +18,8 @@ from jsonschema import SchemaError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
-from mcpbridge.errors import BridgeError, InvalidArguments, UnknownTool
 from mcpbridge.registry import get_registry
+from mcpbridge.supervisor.errors import BridgeError, InvalidArguments, UnknownTool
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
 

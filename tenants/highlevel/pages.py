@@ -21,7 +21,7 @@ def not_configured(request: HttpRequest) -> HttpResponse:
         title="Sign in with HighLevel is not set up",
         message=(
             "This hub has no HighLevel app configured. An administrator must set "
-            "GHL_CLIENT_ID and GHL_CLIENT_SECRET (see README.md)."
+            "GHL_CLIENT_ID and GHL_CLIENT_SECRET (see docs/configuration.md)."
         ),
         status=503,
         retry=False,

@@ -14,7 +14,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
 from mcpbridge.registry import get_registry  # noqa: E402
-from tests.bridge.conftest import fixed, make_spec  # noqa: E402
+from tests.supervisor.conftest import fixed, make_spec  # noqa: E402
 
 
 async def application(scope: dict, receive, send) -> None:

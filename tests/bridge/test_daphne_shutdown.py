@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.bridge.test_processes import wait_gone
 from tests.conftest import REPO_ROOT, base_env, free_port
+from tests.supervisor.test_processes import wait_gone
 
 
 def wait_listening(url: str, process: subprocess.Popen) -> None:

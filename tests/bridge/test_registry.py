@@ -16,11 +16,11 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from mcpbridge import registry as registry_module
-from mcpbridge.errors import ChildStopped, TenantUnavailable
-from mcpbridge.processes import is_running
 from mcpbridge.registry import get_registry, health_detail, on_credentials_changed
-from tests.bridge.conftest import server_command
-from tests.bridge.test_failures import wait_until
+from mcpbridge.supervisor.errors import ChildStopped, TenantUnavailable
+from mcpbridge.supervisor.processes import is_running
+from tests.supervisor.conftest import server_command
+from tests.supervisor.test_failures import wait_until
 
 
 @dataclass(frozen=True)

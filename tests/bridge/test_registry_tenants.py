@@ -12,15 +12,15 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from mcpbridge import registry as registry_module
-from mcpbridge.errors import TenantUnavailable
-from mcpbridge.processes import is_running
 from mcpbridge.registry import get_registry
+from mcpbridge.supervisor.errors import TenantUnavailable
+from mcpbridge.supervisor.processes import is_running
 from tenants.credentials import upsert_credentials
 from tenants.models import Tenant, TenantSecret
 from tenants.services import tenant_disable, tenant_mark_uninstalled
 from tenants.signals import credentials_changed
-from tests.bridge.conftest import server_command
-from tests.bridge.test_failures import wait_until
+from tests.supervisor.conftest import server_command
+from tests.supervisor.test_failures import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,9 +10,9 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 
 from mcpbridge import registry as registry_module
-from mcpbridge.agent import AgentConfig
-from mcpbridge.chat import chat_turn
-from mcpbridge.models import Conversation
+from mcpbridge.chat.agent.model_client import AgentConfig
+from mcpbridge.chat.models import Conversation
+from mcpbridge.chat.turns import chat_turn
 from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
 from tenants.credentials import upsert_credentials
 from tenants.models import Membership, Tenant

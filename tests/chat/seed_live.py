@@ -20,9 +20,9 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 
-from mcpbridge.conversations import conversation_append, conversation_create  # noqa: E402
+from mcpbridge.chat.conversations import conversation_append, conversation_create  # noqa: E402
+from mcpbridge.chat.transcript import ChatMessage, ToolCall  # noqa: E402
 from mcpbridge.sandbox import DENTAL, ROOFING  # noqa: E402
-from mcpbridge.transcript import ChatMessage, ToolCall  # noqa: E402
 from tenants.credentials import upsert_credentials  # noqa: E402
 from tenants.models import Membership  # noqa: E402
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from mcpbridge.agent import AgentLoop
+from mcpbridge.chat.agent.loop import AgentLoop
+from mcpbridge.chat.transcript import ChatMessage, ToolCall
 from mcpbridge.registry import get_registry
-from mcpbridge.transcript import ChatMessage, ToolCall
 from tenants.models import Tenant
 from tests.chat.conftest import FAKE_KEY
 from tests.chat.fake_model import Reply, error, text, tool_calls

@@ -8,9 +8,9 @@ import dataclasses
 import pytest
 from asgiref.sync import sync_to_async
 
-from mcpbridge import chat as chat_module
-from mcpbridge.chat import MAX_MESSAGE_CHARS
-from mcpbridge.models import Conversation, Message
+from mcpbridge.chat import turns as chat_module
+from mcpbridge.chat.models import Conversation, Message
+from mcpbridge.chat.turns import MAX_MESSAGE_CHARS
 from tenants.models import Membership
 from tests.chat.fake_model import Reply, text, tool_calls
 

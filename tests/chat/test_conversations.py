@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcpbridge.conversations import (
+from mcpbridge.chat.conversations import (
     ConversationNotFound,
     conversation_append,
     conversation_create,
@@ -13,8 +13,8 @@ from mcpbridge.conversations import (
     conversation_history,
     conversation_list,
 )
-from mcpbridge.models import Message
-from mcpbridge.transcript import ChatMessage, ToolCall
+from mcpbridge.chat.models import Message
+from mcpbridge.chat.transcript import ChatMessage, ToolCall
 
 pytestmark = pytest.mark.django_db
 

@@ -10,13 +10,13 @@ import threading
 import pytest
 from asgiref.sync import sync_to_async
 
-from mcpbridge.leases import (
+from mcpbridge.chat.leases import (
     ConversationBusy,
     conversation_lease_kept,
     conversation_lease_release,
     conversation_lease_take,
 )
-from mcpbridge.models import Conversation, Message
+from mcpbridge.chat.models import Conversation, Message
 from tests.chat.fake_model import Reply, error, text
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -153,7 +153,7 @@ async def test_with_the_cache_down_replies_are_still_written_and_the_log_says_so
     }
     fake_model.push(text("Still here."))
     seen = events()
-    with caplog.at_level(logging.WARNING, logger="mcpbridge.leases"):
+    with caplog.at_level(logging.WARNING, logger="mcpbridge.chat.leases"):
         await turn("Anyone?", emit=seen)
     assert seen.types[-1] == "chat.done"
     assert "turn lease not taken: the cache failed: ConnectionError" in caplog.text

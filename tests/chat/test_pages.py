@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from mcpbridge.conversations import conversation_append, conversation_create
-from mcpbridge.models import Conversation
-from mcpbridge.transcript import ChatMessage, ToolCall
+from mcpbridge.chat.conversations import conversation_append, conversation_create
+from mcpbridge.chat.models import Conversation
+from mcpbridge.chat.transcript import ChatMessage, ToolCall
 from tenants.models import Membership, Tenant
 
 pytestmark = pytest.mark.django_db

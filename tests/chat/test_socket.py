@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 
-from mcpbridge.models import Conversation, Message
+from mcpbridge.chat.models import Conversation, Message
 from mcpbridge.registry import get_registry
 from tenants.models import Membership
 from tests.chat.fake_model import Reply, text, tool_calls

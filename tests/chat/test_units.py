@@ -8,11 +8,8 @@ from types import SimpleNamespace as Obj
 
 import pytest
 
-from mcpbridge.agent import AgentConfig, ModelStep
-from mcpbridge.conversations import title_from
-from mcpbridge.rendering import markdown_html
-from mcpbridge.schema_forms import form_fields
-from mcpbridge.toolbox import (
+from mcpbridge.chat.agent.model_client import AgentConfig, ModelStep
+from mcpbridge.chat.agent.toolbox import (
     MAX_TOOLS,
     Toolbox,
     function_name,
@@ -20,7 +17,10 @@ from mcpbridge.toolbox import (
     result_text,
     toolbox_build,
 )
-from mcpbridge.transcript import ChatMessage, ToolCall, cut, model_messages
+from mcpbridge.chat.conversations import title_from
+from mcpbridge.chat.rendering import markdown_html
+from mcpbridge.chat.schema_forms import form_fields
+from mcpbridge.chat.transcript import ChatMessage, ToolCall, cut, model_messages
 
 VALID = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_-]{0,63}$")
 

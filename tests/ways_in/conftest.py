@@ -21,7 +21,7 @@ from mcpbridge.sandbox import ANA, DENTAL, ROOFING, Sandbox
 from mcpbridge.sandbox.seed import contact, location
 from tenants.credentials import upsert_credentials
 from tenants.models import Membership, Tenant
-from tests.bridge.conftest import server_command
+from tests.supervisor.conftest import server_command
 
 EXTRA_LOCATIONS = {"loc_sandbox_bakery": "Corner Bakery", "loc_sandbox_garage": "Main St Garage"}
 

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 from mcpbridge.sandbox import DENTAL, ROOFING
 from tenants.models import Membership
 from tenants.services import tenant_disable
-from tests.bridge.test_failures import wait_until
+from tests.supervisor.test_failures import wait_until
 from tests.ways_in.conftest import Api, refcount
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mcp_types as types
 import pytest
 
-from mcpbridge.errors import ChildRestarting, InvalidArguments
+from mcpbridge.supervisor.errors import ChildRestarting, InvalidArguments
 from mcpbridge.tools import (
     arguments_check,
     call_error_payload,

@@ -13,7 +13,7 @@ from mcpbridge.sandbox import DENTAL
 from tenants.access import api_token_create, api_token_revoke
 from tenants.models import ApiToken, Membership, Tenant
 from tenants.services import tenant_disable
-from tests.bridge.test_failures import wait_until
+from tests.supervisor.test_failures import wait_until
 from tests.ways_in.conftest import EXTRA_LOCATIONS, refcount, result_json, tenant_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)

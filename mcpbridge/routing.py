@@ -1,9 +1,0 @@
-from __future__ import annotations
-
-from django.urls import URLPattern, path
-
-from mcpbridge.consumers import ToolsConsumer
-
-websocket_urlpatterns: list[URLPattern] = [
-    path("ws/tenants/<slug:slug>/", ToolsConsumer.as_asgi(), name="ws_tenant_tools"),
-]

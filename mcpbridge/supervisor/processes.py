@@ -1,0 +1,235 @@
+"""Operating-system side of the children: launch hooks, /proc readings, the marker sweep.
+
+Linux only where it matters (``prctl``, ``/proc``); elsewhere the hooks are no-ops
+and the readings return ``None``. No Django, no project imports: the sweep also
+runs as a program of its own (``python -m mcpbridge.supervisor.processes SWEEP_ROOT``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_NO_NEW_PRIVS = 38
+_PR_CAP_AMBIENT = 47
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+# Resolved in the parent: the hook below runs between fork and exec, where loading a
+# library or importing a module could deadlock on a lock another thread held.
+try:
+    _prctl: Callable[..., int] | None = ctypes.CDLL(None, use_errno=True).prctl
+except (AttributeError, OSError):
+    _prctl = None
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_WORKER_DIR = re.compile(r"^w(\d+)-(\d+)$")
+
+
+def default_run_root() -> Path:
+    return Path(tempfile.gettempdir()) / f"ghlhub-mcp-{os.geteuid()}"
+
+
+def child_preexec(parent_pid: int, death_signal: int | None) -> Callable[[], None]:
+    """The hook run in each child after fork, after the uid/gid switch, before exec.
+
+    * Clears ambient capabilities: a web process given CAP_SETUID/CAP_KILL so that it
+      can start children as another user must not pass them on.
+    * Sets no_new_privs, so the child cannot regain privileges through a setuid binary.
+    * Sets the parent-death signal. Linux clears it when credentials change, which is
+      why it is set here, after Popen's own setgid/setuid and not before. It fires when
+      the thread that forked exits, so children are always started from the event
+      loop's thread. A parent that died before the call is caught by the ppid check.
+
+    A hook in the forked child rather than a launcher program that sets these and
+    execs the server: no second exec per spawn, and it runs after the uid switch.
+    """
+
+    def hook() -> None:
+        if _prctl is None:
+            return
+        _prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
+        _prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        if death_signal is not None:
+            _prctl(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
+            if os.getppid() != parent_pid:
+                os._exit(70)
+
+    return hook
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses; fields after it do not.
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot: with the pid, a process's identity."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def is_running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie."""
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] not in {"Z", "X"}
+
+
+def process_rss_bytes(pid: int) -> int | None:
+    try:
+        resident = Path(f"/proc/{pid}/statm").read_text().split()[1]
+    except (OSError, IndexError):
+        return None
+    return int(resident) * _PAGE_SIZE
+
+
+def worker_id(pid: int | None = None) -> str:
+    """This worker's marker: pid and start time, so a reused pid is never mistaken for it."""
+    pid = os.getpid() if pid is None else pid
+    return f"w{pid}-{process_start_ticks(pid) or 0}"
+
+
+def worker_alive(marker: str) -> bool:
+    match = _WORKER_DIR.match(marker)
+    if not match:
+        return False
+    pid, ticks = int(match.group(1)), int(match.group(2))
+    return is_running(pid) and process_start_ticks(pid) == ticks
+
+
+def signal_group(pid: int, sig: int) -> None:
+    """Signal the process group led by ``pid`` (children start their own), if any is left."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _environ_home(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    for entry in raw.split(b"\0"):
+        if entry.startswith(b"HOME="):
+            return entry[5:].decode(errors="replace")
+    return None
+
+
+def _owner_marker(home: str, root: Path) -> str | None:
+    prefix = f"{root}{os.sep}"
+    if not home.startswith(prefix):
+        return None
+    marker = home[len(prefix) :].split(os.sep, 1)[0]
+    return marker if _WORKER_DIR.match(marker) else None
+
+
+def _end_marked(pid: int, root: Path) -> bool:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        # Read the marker through the pidfd's process: if the pid were reused between
+        # the read and the signal, the signal would fail instead of hitting a stranger.
+        home = _environ_home(pid)
+        marker = _owner_marker(home, root) if home else None
+        if marker is None or worker_alive(marker):
+            return False
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(pidfd)
+
+
+def sweep_marked(root: Path) -> list[int]:
+    """End every process whose HOME lies under ``root`` in the folder of a worker that is gone.
+
+    The marker is the private HOME each child gets (``ROOT/w<pid>-<start>/<n>``), never
+    a command name: a process that is not ours, or belongs to a live worker, is left alone.
+    """
+    if not hasattr(os, "pidfd_open") or not Path("/proc").is_dir():
+        return []
+    me = os.getpid()
+    ended = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and int(entry.name) != me and _end_marked(int(entry.name), root):
+            ended.append(int(entry.name))
+    return ended
+
+
+def sweep_as(
+    root: Path, *, uid: int, gid: int | None, python: str = sys.executable, cwd: str | None = None
+) -> list[int]:
+    """Run the sweep as ``uid``: children running as that user keep their environ from us."""
+    result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
+        [python, "-m", "mcpbridge.supervisor.processes", str(root)],
+        user=uid,
+        group=gid,
+        extra_groups=[],
+        env={"PATH": os.defpath, "LANG": "C.UTF-8"},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise OSError(f"the sweep as uid {uid} failed: {result.stderr.strip()[-300:]}")
+    return [int(line) for line in result.stdout.split()]
+
+
+def _reclaim(path: str, uid: int, gid: int) -> None:
+    try:
+        info = os.lstat(path)
+        if info.st_uid != uid:
+            os.lchown(path, uid, gid)
+        if stat.S_ISDIR(info.st_mode):
+            os.chmod(path, 0o700)
+            for entry in os.scandir(path):
+                _reclaim(entry.path, uid, gid)
+    except OSError:
+        pass
+
+
+def remove_tree(path: Path) -> None:
+    """Remove ``path``; what a child running as another uid made there is taken back first."""
+    if not os.path.lexists(path):
+        return
+    _reclaim(str(path), os.geteuid(), os.getegid())
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_dead_worker_dirs(root: Path) -> None:
+    if not root.is_dir():
+        return
+    for entry in root.iterdir():
+        if _WORKER_DIR.match(entry.name) and not worker_alive(entry.name):
+            remove_tree(entry)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m mcpbridge.supervisor.processes SWEEP_ROOT", file=sys.stderr)  # noqa: T201
+        return 2
+    for pid in sweep_marked(Path(argv[1])):
+        print(pid)  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,394 @@
+"""``ws/tenants/<slug>/``: a tenant's tools over a websocket (protocol: docs/websocket.md).
+
+The consumer authenticates once at connect (outsiders are closed with 4401 or 4404),
+then answers each message type with its own handler. Calls run as tasks, several at
+once under their own ids; each re-checks the caller's rights and the tenant's budget,
+uses the tenant's child for that call only, and is cancelled if the socket goes. A
+chat turn (``mcpbridge.chat.turns``) runs as one more task, one at a time per socket (and
+per conversation: ``mcpbridge.chat.leases``); ``chat.stop`` or a disconnect cancels it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Coroutine
+from typing import Any
+
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from config.logging import tenant_logging
+from mcpbridge.chat.events import ChatErrorEvent
+from mcpbridge.chat.turns import chat_turn
+from mcpbridge.supervisor.errors import BridgeError, RateLimited
+from mcpbridge.tools import (
+    call_error_payload,
+    call_result_payload,
+    tenant_tool_call,
+    tenant_tools_list,
+)
+from mcpbridge.ways_in.callers import (
+    Caller,
+    NotAuthenticated,
+    caller_access,
+    caller_from_user,
+    caller_refresh,
+)
+from mcpbridge.ways_in.middleware import header
+from mcpbridge.ways_in.payloads import (
+    CallCancelMessage,
+    CallId,
+    ChatSendMessage,
+    ChatStopMessage,
+    ErrorEvent,
+    MessageError,
+    ToolErrorEvent,
+    ToolProgressEvent,
+    ToolResultEvent,
+    ToolsCallMessage,
+    ToolsListMessage,
+    ToolsListResultEvent,
+    ToolStartedEvent,
+    message_parse,
+)
+from mcpbridge.ways_in.ratelimit import tenant_rate_hit
+from tenants.access import TenantAccess
+from tenants.models import Membership
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+
+
+class FrameBudget:
+    """A token bucket of frames: ``rate`` a second, bursts of up to ``rate``."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self.tokens = float(rate)
+        self.updated = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class CallDenied(Exception):
+    def __init__(self, code: str, message: str, *, close_code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.close_code = close_code
+
+
+class ToolsConsumer(AsyncJsonWebsocketConsumer):
+    # A socket talks to no other process: no channel layer, which on Redis would keep a
+    # blocking read open per socket.
+    channel_layer_alias = None
+
+    async def connect(self) -> None:
+        self.slug: str = self.scope["url_route"]["kwargs"]["slug"]
+        self.calls: dict[CallId, asyncio.Task[None]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.frames = FrameBudget(settings.WS_MAX_FRAMES_PER_SECOND)
+        self.chat: asyncio.Task[None] | None = None
+        self.closed = False
+        # Accept first: a close code sent before accepting never reaches the client.
+        await self.accept()
+        try:
+            self.caller = self._caller()
+            await caller_access(self.caller, self.slug, min_role=Membership.Role.VIEWER)
+        except NotAuthenticated:
+            await self._close(CLOSE_UNAUTHENTICATED)
+        except Http404:
+            await self._close(CLOSE_NOT_FOUND)
+
+    def _caller(self) -> Caller:
+        if self.scope.get("token_caller") is not None:
+            return self.scope["token_caller"]
+        if self.scope.get("token_error"):
+            raise NotAuthenticated(self.scope["token_error"])
+        # Only a browser (which always sends Origin, checked by the middleware) may use
+        # the cookie: a program must present a token.
+        if header(self.scope, b"origin") is None:
+            raise NotAuthenticated()
+        session = self.scope.get("session")
+        key = session.session_key if session is not None else None
+        return caller_from_user(self.scope.get("user"), session_key=key)
+
+    async def disconnect(self, code: int) -> None:
+        self.closed = True
+        pending = [*self.calls.values(), *self.tasks]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _close(self, code: int) -> None:
+        if not self.closed:
+            self.closed = True
+            await self.close(code)
+        for task in [*self.calls.values(), *self.tasks]:
+            if task is not asyncio.current_task():
+                task.cancel()
+
+    # --- frames -----------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closed:
+            return
+        if not self.frames.take():
+            await self._error(
+                "too_many_frames", "Too many messages; this one was dropped.", retry_after=1
+            )
+            return
+        if text_data is None:
+            await self._error("invalid_message", "Send text frames holding JSON.")
+            return
+        limit = settings.WS_MAX_FRAME_BYTES
+        if len(text_data) > limit or len(text_data.encode("utf-8")) > limit:
+            await self._error("frame_too_large", f"A message may be at most {limit} bytes.")
+            return
+        try:
+            content = json.loads(text_data)
+        except (ValueError, RecursionError):
+            await self._error("invalid_json", "A message must be JSON.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        try:
+            message = message_parse(content)
+        except MessageError as exc:
+            await self._error(exc.code, exc.message, call_id=exc.call_id)
+            return
+        if message["type"] == "tools.list":
+            await self.tools_list(message)
+        elif message["type"] == "tools.call":
+            await self.tools_call(message)
+        elif message["type"] == "chat.send":
+            await self.chat_send(message)
+        elif message["type"] == "chat.stop":
+            await self.chat_stop(message)
+        else:
+            await self.call_cancel(message)
+
+    # --- one handler per message type ------------------------------------------------------
+
+    async def tools_list(self, message: ToolsListMessage) -> None:
+        self._spawn(self._list(message))
+
+    async def tools_call(self, message: ToolsCallMessage) -> None:
+        call_id = message["id"]
+        if call_id in self.calls:
+            await self._error("duplicate_id", "A call with this id is running.", call_id=call_id)
+            return
+        if len(self.calls) >= settings.WS_MAX_CALLS_IN_FLIGHT:
+            await self._tool_error(
+                call_id,
+                "too_many_calls",
+                f"At most {settings.WS_MAX_CALLS_IN_FLIGHT} calls may run at once on a socket.",
+            )
+            return
+        task = asyncio.create_task(self._call(message))
+        self.calls[call_id] = task
+        task.add_done_callback(lambda done: self._call_done(call_id, done))
+
+    async def call_cancel(self, message: CallCancelMessage) -> None:
+        task = self.calls.get(message["id"])
+        if task is None or task.done():
+            await self._error(
+                "unknown_call", "No call with this id is running.", call_id=message["id"]
+            )
+            return
+        task.cancel()
+
+    async def chat_send(self, message: ChatSendMessage) -> None:
+        if self.chat is not None and not self.chat.done():
+            await self._chat_error(
+                message["conversation"], "busy", "Wait for the answer, or stop it, first."
+            )
+            return
+        self.chat = asyncio.create_task(self._chat(message))
+        self.tasks.add(self.chat)
+        self.chat.add_done_callback(self.tasks.discard)
+
+    async def chat_stop(self, message: ChatStopMessage) -> None:
+        if self.chat is None or self.chat.done():
+            await self._error("not_running", "No answer is being written.")
+            return
+        self.chat.cancel()
+
+    # --- the work ------------------------------------------------------------------------
+
+    def _call_done(self, call_id: CallId, task: asyncio.Task[None]) -> None:
+        if self.calls.get(call_id) is task:
+            del self.calls[call_id]
+        # Here rather than in the task: a task cancelled before it ran never sees it.
+        if task.cancelled() and not self.closed:
+            self._spawn(self._tool_error(call_id, "cancelled", "The call was cancelled."))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _access(self, min_role: str) -> TenantAccess:
+        """The caller's rights now, not at connect: each event re-checks them."""
+        try:
+            self.caller = await caller_refresh(self.caller)
+            return await caller_access(self.caller, self.slug, min_role=min_role)
+        except NotAuthenticated as exc:
+            raise CallDenied(
+                "unauthenticated", exc.message, close_code=CLOSE_UNAUTHENTICATED
+            ) from None
+        except Http404:
+            raise CallDenied("not_found", "No such tenant.", close_code=CLOSE_NOT_FOUND) from None
+        except PermissionDenied as exc:
+            raise CallDenied("forbidden", str(exc) or "Your role does not allow this.") from None
+
+    async def _list(self, message: ToolsListMessage) -> None:
+        try:
+            access = await self._access(Membership.Role.VIEWER)
+            with tenant_logging(access.tenant.slug):
+                tools = await tenant_tools_list(tenant=access.tenant)
+        except CallDenied as exc:
+            await self._error(exc.code, exc.message, call_id=message.get("id"))
+            await self._close_for(exc)
+            return
+        except BridgeError as exc:
+            await self._error(**call_error_payload(exc), call_id=message.get("id"))
+            return
+        event: ToolsListResultEvent = {"type": "tools.list.result", "tools": tools}
+        if "id" in message:
+            event["id"] = message["id"]
+        await self._send(event)
+
+    async def _call(self, message: ToolsCallMessage) -> None:
+        call_id = message["id"]
+        try:
+            access = await self._access(Membership.Role.MEMBER)
+            with tenant_logging(access.tenant.slug):
+                await self._run(access, message)
+        except CallDenied as exc:
+            await self._tool_error(call_id, exc.code, exc.message)
+            await self._close_for(exc)
+        except BridgeError as exc:
+            await self._tool_error(call_id, **call_error_payload(exc))
+
+    async def _chat(self, message: ChatSendMessage) -> None:
+        conversation = message["conversation"]
+        try:
+            access = await self._access(Membership.Role.MEMBER)
+        except CallDenied as exc:
+            await self._chat_error(conversation, exc.code, exc.message)
+            await self._close_for(exc)
+            return
+        if self.caller.user is None:
+            # Conversations belong to a person; a program calls the tools directly.
+            await self._chat_error(conversation, "forbidden", "Chat needs a signed-in user.")
+            return
+        with tenant_logging(access.tenant.slug):
+            await chat_turn(
+                tenant=access.tenant,
+                user=self.caller.user,
+                conversation_id=conversation,
+                text=message["text"],
+                emit=self._send,
+            )
+
+    async def _run(self, access: TenantAccess, message: ToolsCallMessage) -> None:
+        call_id = message["id"]
+        usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
+        if usage is not None and usage.limited:
+            raise RateLimited(retry_after=usage.reset)
+
+        async def started() -> None:
+            event: ToolStartedEvent = {
+                "type": "tool.started",
+                "id": call_id,
+                "name": message["name"],
+            }
+            await self._send(event)
+
+        async def progress(done: float, total: float | None, text: str | None) -> None:
+            event: ToolProgressEvent = {
+                "type": "tool.progress",
+                "id": call_id,
+                "progress": done,
+                "total": total,
+                "message": text,
+            }
+            await self._send(event)
+
+        result = await tenant_tool_call(
+            tenant=access.tenant,
+            name=message["name"],
+            arguments=message["arguments"],
+            progress=progress,
+            started=started,
+        )
+        event: ToolResultEvent = {
+            "type": "tool.result",
+            "id": call_id,
+            **call_result_payload(result),
+        }  # type: ignore[typeddict-item]
+        await self._send(event)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def _send(self, event: Any) -> None:
+        if not self.closed:
+            await self.send_json(event)
+
+    async def _close_for(self, exc: CallDenied) -> None:
+        if exc.close_code is not None:
+            await self._close(exc.close_code)
+
+    async def _tool_error(self, call_id: CallId, code: str, message: str, **extra: Any) -> None:
+        """``extra``: the ``retry_after`` or ``errors`` of :func:`call_error_payload`."""
+        event: ToolErrorEvent = {
+            "type": "tool.error",
+            "id": call_id,
+            "code": code,
+            "message": message,
+            **extra,  # type: ignore[typeddict-item]
+        }
+        await self._send(event)
+
+    async def _chat_error(self, conversation: int | None, code: str, message: str) -> None:
+        event: ChatErrorEvent = {
+            "type": "chat.error",
+            "conversation": conversation,
+            "code": code,
+            "message": message,
+        }
+        await self._send(event)
+
+    async def _error(
+        self,
+        code: str,
+        message: str,
+        *,
+        call_id: CallId | None = None,
+        **extra: Any,
+    ) -> None:
+        event: ErrorEvent = {
+            "type": "error",
+            "code": code,
+            "message": message,
+            **extra,  # type: ignore[typeddict-item]
+        }
+        if call_id is not None:
+            event["id"] = call_id
+        await self._send(event)

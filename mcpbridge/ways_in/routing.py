@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from mcpbridge.ways_in.consumer import ToolsConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/tenants/<slug:slug>/", ToolsConsumer.as_asgi(), name="ws_tenant_tools"),
+]

@@ -1,0 +1,161 @@
+"""What the HTTP tool endpoints share: callers, JSON bodies, and one error mapping.
+
+Every error is JSON ``{"code", "message"}`` (plus ``retry_after`` or ``errors`` where
+they apply) with the status of :data:`STATUS_BY_CODE`; docs/http-api.md "Tool endpoints" lists it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.cache import add_never_cache_headers
+from django.views.decorators.csrf import csrf_exempt
+
+from mcpbridge.supervisor.errors import BridgeError
+from mcpbridge.tools import call_error_payload
+from mcpbridge.ways_in.callers import (
+    Caller,
+    NotAuthenticated,
+    TenantRequired,
+    bearer_token,
+    caller_from_token,
+    caller_from_user,
+)
+from mcpbridge.ways_in.ratelimit import RateUsage
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_CODE = {
+    "unknown_tool": 404,
+    "invalid_arguments": 422,
+    "rate_limited": 429,
+    "tenant_unavailable": 409,
+    "at_capacity": 503,
+    "shutting_down": 503,
+    "child_restarting": 503,
+    "call_timeout": 504,
+    # child_start_failed, child_failed, child_crashed, child_unresponsive,
+    # child_stopped, tool_call_failed and anything new: the tool process failed.
+}
+TRANSPORT_FAILURE = 502
+
+View = Callable[..., Awaitable[HttpResponse]]
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def json_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"code": code, "message": message, **extra}, status=status)
+
+
+def bridge_error_response(exc: BridgeError) -> JsonResponse:
+    payload = call_error_payload(exc)
+    response = JsonResponse(payload, status=STATUS_BY_CODE.get(exc.code, TRANSPORT_FAILURE))
+    if "retry_after" in payload:
+        response["Retry-After"] = str(payload["retry_after"])
+    return response
+
+
+def _unauthenticated(message: str) -> JsonResponse:
+    response = json_error(401, "unauthenticated", message)
+    response["WWW-Authenticate"] = 'Bearer realm="tools"'
+    return response
+
+
+async def request_caller(request: HttpRequest) -> Caller:
+    """A bearer token if one is sent (and then only that), else the session's user."""
+    raw = bearer_token(request.headers.get("Authorization"))
+    if raw is not None:
+        return await caller_from_token(raw)
+    return caller_from_user(await request.auser())
+
+
+def _csrf_rejected(request: HttpRequest) -> bool:
+    middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
+    return middleware.process_view(request, None, (), {}) is not None
+
+
+def json_body(request: HttpRequest) -> dict[str, Any]:
+    """The body as a JSON object, whatever the Content-Type says (``curl -d`` sends form)."""
+    limit = settings.TOOL_MAX_BODY_BYTES
+    too_large = BadRequest(413, "too_large", f"The body must be at most {limit} bytes.")
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+        raise too_large
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise too_large from None
+    if len(body) > limit:
+        raise too_large
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest(400, "invalid_json", "The body must be UTF-8 JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest(400, "invalid_json", "The body must be a JSON object (the arguments).")
+    return data
+
+
+def with_rate_headers(response: HttpResponse, usage: RateUsage | None) -> HttpResponse:
+    if usage is not None:
+        for name, value in usage.headers().items():
+            response[name] = value
+    return response
+
+
+def tool_endpoint(method: str) -> Callable[[View], View]:
+    """Method check, caller, CSRF for sessions, and the error mapping around a tool view.
+
+    The view gets ``(request, caller, **kwargs)``. A view sets ``request.rate_usage``
+    once the tenant is known, so errors after that carry the rate headers too.
+    """
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @wraps(view)
+        async def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            response = await _guarded(view, method, request, **kwargs)
+            add_never_cache_headers(response)
+            return with_rate_headers(response, getattr(request, "rate_usage", None))
+
+        return wrapper
+
+    return decorate
+
+
+async def _guarded(view: View, method: str, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+    if request.method != method:
+        response = json_error(405, "method_not_allowed", f"Use {method}.")
+        response["Allow"] = method
+        return response
+    try:
+        caller = await request_caller(request)
+        if method == "POST" and not caller.uses_token and _csrf_rejected(request):
+            return json_error(403, "csrf_failed", "CSRF check failed: send the X-CSRFToken header.")
+        return await view(request, caller, **kwargs)
+    except NotAuthenticated as exc:
+        return _unauthenticated(exc.message)
+    except Http404:
+        return json_error(404, "not_found", "No such tenant.")
+    except PermissionDenied as exc:
+        return json_error(403, "forbidden", str(exc) or "Your role does not allow this.")
+    except TenantRequired as exc:
+        return json_error(400, "tenant_required", exc.message)
+    except BadRequest as exc:
+        return json_error(exc.status, exc.code, exc.message)
+    except BridgeError as exc:
+        return bridge_error_response(exc)
