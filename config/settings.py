@@ -479,8 +479,10 @@ LLM_HISTORY_LIMIT = env_int("LLM_HISTORY_LIMIT", 60_000, minimum=1_000)
 # --- Health, metrics, logging ------------------------------------------------
 
 HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 3.0)
-# When set, /metrics requires "Authorization: Bearer <METRICS_TOKEN>".
+# When set, /metrics requires "Authorization: Bearer <METRICS_TOKEN>". Without it, a
+# production /metrics answers nobody unless METRICS_PUBLIC says it may be open.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", DEBUG)
 PROMETHEUS_METRIC_NAMESPACE = ""
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
