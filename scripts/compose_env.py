@@ -9,6 +9,7 @@ variable that resolves to an invalid value fails too.
 
     python scripts/compose_env.py --env-file .env env web     KEY=VALUE lines
     python scripts/compose_env.py --env-file .env check       resolve and check
+    python scripts/compose_env.py --from-example check        .env.example, fresh keys
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -205,10 +207,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, default=REPO_ROOT / "compose.yaml")
     parser.add_argument("--env-file", type=Path, default=REPO_ROOT / ".env")
+    parser.add_argument(
+        "--from-example", action="store_true", help=".env.example filled with fresh keys"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("env").add_argument("service")
     commands.add_parser("check").add_argument("service", nargs="?", default="web")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.from_example:
+            args.env_file = Path(scratch) / ".env"
+            env_file_from_example(args.env_file)
+        return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         resolved = load(args.file, args.env_file)
         environment = service_environment(resolved, args.service, env_file=args.env_file)
