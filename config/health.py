@@ -129,14 +129,22 @@ async def livez(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+def _metrics(request: HttpRequest) -> Awaitable[HttpResponseBase]:
+    from config.metrics import metrics
+
+    return sync_to_async(metrics)(request)
+
+
+# Prometheus scrapes each replica by its address too; /metrics keeps its own token check.
 PROBES: dict[str, Callable[[HttpRequest], Awaitable[HttpResponseBase]]] = {
     "/health": health,
     "/livez": livez,
+    "/metrics": _metrics,
 }
 
 
 class ProbeMiddleware:
-    """Answer the probe paths before anything reads the Host header."""
+    """Answer the probe paths (and /metrics) before anything reads the Host header."""
 
     sync_capable = False
     async_capable = True

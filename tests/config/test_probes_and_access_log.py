@@ -34,6 +34,18 @@ def test_health_answers_a_probe_by_ip_in_production_without_an_error_line(produc
     assert "DisallowedHost" not in log
 
 
+def test_prometheus_scrapes_a_replica_by_its_address_with_the_token(production_server):
+    server = production_server(METRICS_TOKEN="metrics-token-0123456789")
+    refused = server.get("/metrics", headers={"Host": "172.18.0.5:8000"})
+    assert refused.status_code == 401
+    scraped = server.get(
+        "/metrics",
+        headers={"Host": "172.18.0.5:8000", "Authorization": "Bearer metrics-token-0123456789"},
+    )
+    assert scraped.status_code == 200
+    assert "mcp_tool_calls_total" in scraped.text
+
+
 def test_other_paths_still_refuse_a_host_that_is_not_allowed(production_server):
     server = production_server()
     response = server.get("/accounts/login/", headers={"Host": "10.1.2.3"})
