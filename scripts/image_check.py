@@ -130,6 +130,22 @@ def resolved_environment(
     return web, list(resolved["services"]["migrate"]["command"])
 
 
+def check_example_environment(work: Path) -> None:
+    """``.env.example`` with nothing but fresh keys must already make a hub that starts."""
+    env_file = work / "example.env"
+    compose_env.env_file_from_example(env_file)
+    resolved = compose_env.load(REPO_ROOT / "compose.yaml", env_file, shell={})
+    for service in ("migrate", "web"):
+        environment = compose_env.service_environment(resolved, service, env_file=env_file)
+        checked = compose_env.deploy_check(environment)
+        if checked.returncode != 0:
+            raise CheckFailed(
+                f"the {service} service's settings, from .env.example and fresh keys, fail:\n"
+                f"{checked.stdout}{checked.stderr[-3000:]}"
+            )
+    say("compose.yaml + .env.example + fresh keys: check --deploy passes for migrate and web")
+
+
 def services(environment: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
     """The stack's service addresses replaced by this check's own."""
     return {
@@ -274,6 +290,7 @@ def run(args: argparse.Namespace) -> None:
         else RehearsalRunner(REPO_ROOT, work / "root", runtime)
     )
     try:
+        check_example_environment(work)
         with stand_ins() as (sandbox, model):
             resolved, migrate_command = resolved_environment(work, sandbox, model)
             environment = services(resolved, args)
