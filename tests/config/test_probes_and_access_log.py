@@ -4,7 +4,11 @@ import json
 
 import httpx
 import pytest
+from channels.testing import WebsocketCommunicator
 
+# Imported here, not in a test: loading the ASGI app configures logging, which would
+# remove the capturing handler of the test that first imported it.
+from config.asgi import application
 from tests.config.test_settings import PRODUCTION_ENV
 
 
@@ -91,3 +95,16 @@ def test_text_access_log_redacts_the_oauth_code_too(production_server):
     assert "code=[redacted]&state=[redacted]" in log
     assert "oauth-code-0123" not in log
     assert "s-98765" not in log
+
+
+async def test_a_websocket_gets_one_access_line_with_its_tenant_and_redacted_query(caplog):
+    communicator = WebsocketCommunicator(application, "/ws/tenants/acme/?token=ws-secret-0123")
+    connected, _ = await communicator.connect()
+    assert connected  # accepted, then closed with 4401: no credentials
+    assert (await communicator.receive_output())["code"] == 4401
+    await communicator.wait()
+    lines = [r for r in caplog.records if r.name == "access"]
+    assert len(lines) == 1
+    assert (lines[0].method, lines[0].status, lines[0].tenant) == ("WEBSOCKET", 101, "acme")
+    assert lines[0].path == "/ws/tenants/acme/?token=[redacted]"
+    assert "ws-secret-0123" not in caplog.text
