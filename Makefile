@@ -54,10 +54,14 @@ TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
+# mypy's Django plugin loads config.settings, so it runs with development defaults
+# whatever the shell says; lint-imports checks the import contracts in pyproject.toml.
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
+	DEBUG=1 $(BIN)/mypy
+	$(BIN)/lint-imports --no-logo
 
 # The image proven to serve: built with docker/podman when one works, otherwise its
 # build rehearsed into a scratch folder; then started as compose starts it (see
@@ -87,4 +91,4 @@ lock:
 	rm -rf .venv-lock build *.egg-info
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .coverage htmlcov
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .coverage htmlcov

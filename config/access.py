@@ -24,7 +24,8 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Any ASGI 3 application; asgiref's TypedDict scopes and events are narrower than needed here.
+ASGIApp = Callable[..., Awaitable[None]]
 
 logger = logging.getLogger("access")
 

@@ -14,17 +14,22 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.access import RequestContextMiddleware  # noqa: E402
+from mcpbridge.registry import sweeping_at_first_serve  # noqa: E402
 from mcpbridge.ways_in.middleware import ApiTokenAuthMiddleware, browser_origin_validator  # noqa: E402
 from mcpbridge.ways_in.routing import websocket_urlpatterns  # noqa: E402
 
-application = RequestContextMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            # A browser's Origin must be an allowed host; programs send none and use a token.
-            "websocket": browser_origin_validator(
-                ApiTokenAuthMiddleware(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-            ),
-        }
-    )
+router = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        # A browser's Origin must be an allowed host; programs send none and use a token.
+        "websocket": browser_origin_validator(
+            ApiTokenAuthMiddleware(
+                # The stubs want their own URLPattern subclass, one whose callback is an app.
+                AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]
+            )
+        ),
+    }
 )
+# The first connection is when a server is known to serve: the sweep of children left by
+# a dead worker starts then, never when a management command sets Django up.
+application = RequestContextMiddleware(sweeping_at_first_serve(router))

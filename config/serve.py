@@ -14,13 +14,13 @@ from daphne.cli import CommandLineInterface
 from daphne.server import Server
 
 
-class QuietAccessServer(Server):
+class QuietAccessServer(Server):  # type: ignore[misc]  # daphne ships no types
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["action_logger"] = None
         super().__init__(*args, **kwargs)
 
 
-class ServeCommand(CommandLineInterface):
+class ServeCommand(CommandLineInterface):  # type: ignore[misc]
     server_class = QuietAccessServer
 
 

@@ -475,6 +475,18 @@ LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 1)
 LLM_TOOL_RESULT_LIMIT = env_int("LLM_TOOL_RESULT_LIMIT", 16_000, minimum=200)
 LLM_HISTORY_LIMIT = env_int("LLM_HISTORY_LIMIT", 60_000, minimum=1_000)
+# Tools offered to the model per turn (endpoints take at most 128): the core and discovery
+# tools, then those the operation search ranks highest for the user's latest message.
+LLM_MAX_TOOLS = env_int("LLM_MAX_TOOLS", 64, minimum=1)
+if LLM_MAX_TOOLS > 128:
+    raise _invalid("LLM_MAX_TOOLS", "at most 128 (what model endpoints accept)", LLM_MAX_TOOLS)
+# Seconds a tool call waits for a person's approval in the chat before it counts as declined.
+CHAT_APPROVAL_TIMEOUT = env_float("CHAT_APPROVAL_TIMEOUT", 600.0)
+
+# --- Audit log ------------------------------------------------------------------
+
+# Days an audit entry is kept; `manage.py purge_audit` deletes older ones.
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
 
 # --- Health, metrics, logging ------------------------------------------------
 

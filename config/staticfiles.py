@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponseBase
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 
-class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):
+class AsyncWhiteNoiseMiddleware(WhiteNoiseMiddleware):  # type: ignore[misc]  # WhiteNoise ships no types
     sync_capable = True
     async_capable = True
 

@@ -9,7 +9,8 @@ from config.metrics import metrics
 from mcpbridge.staff import children_page
 from tenants.views import home
 
-# Staff sign in through allauth, like everyone else; the admin's own form is not offered.
+# Staff sign in through allauth, like everyone else; the admin's own form is not offered
+# (a method replaced on purpose, which the type checker otherwise refuses).
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [

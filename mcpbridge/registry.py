@@ -6,7 +6,10 @@ the tenant's child. A use is one ``acquire`` block: hold it for a tool call or a
 turn, never for the life of a websocket, or the child can never be reaped.
 
 The supervisor (and with it the MCP SDK, slow to import) loads on first use, not when
-Django starts, so management commands stay quick.
+Django starts, so management commands stay quick. Nothing here runs at import or in
+``ready()``: the sweep of children that a dead worker left runs once, when a server
+starts serving (:func:`sweeping_at_first_serve` wraps the ASGI application), so that
+``migrate`` or ``check`` never scan ``/proc`` or end a process.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import datetime
 import logging
 import sys
 import weakref
@@ -25,17 +27,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
 from django.conf import settings
-from django.utils import timezone
 
 from config.logging import redact
-from mcpbridge.supervisor.errors import TenantUnavailable
-from mcpbridge.supervisor.processes import default_run_root, remove_dead_worker_dirs, sweep_marked
+from mcpbridge.supervisor.errors import TenantUnavailableError
+from mcpbridge.supervisor.processes import default_run_root, sweep_leftovers
 
 if TYPE_CHECKING:
     from mcpbridge.supervisor.child_client import ChildClient
     from mcpbridge.supervisor.spec import ChildSpec
     from mcpbridge.supervisor.supervisor import ChildInfo, Supervisor, SupervisorConfig
+    from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ logger = logging.getLogger(__name__)
 _registries: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Registry] = (
     weakref.WeakKeyDictionary()
 )
-_swept = False
+_sweep_started = False
 
 
 def tenant_key(tenant_id: int | str) -> str:
@@ -53,27 +56,17 @@ def tenant_key(tenant_id: int | str) -> str:
 # --- the tenants contract -------------------------------------------------------------
 
 
-async def tenant_secret_version(tenant: Any) -> int:
+async def tenant_secret_version(tenant: Tenant) -> int:
     """The tenant's credential version, refreshing a token about to expire first."""
-    from tenants.credentials import CredentialsError, aget_valid_token
-    from tenants.models import TenantSecret
+    from tenants.credentials import CredentialsError, aget_valid_token_version
 
-    rows = TenantSecret.objects.filter(tenant_id=tenant.pk).values_list("version", "expires_at")
-    row = await rows.afirst()
-    if row is None:
-        raise TenantUnavailable()
-    version, expires_at = row
-    margin = datetime.timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN)
-    if expires_at is None or expires_at > timezone.now() + margin:
-        return int(version)
     try:
-        await aget_valid_token(tenant)
+        return await aget_valid_token_version(tenant)
     except CredentialsError as exc:
-        raise TenantUnavailable() from exc
-    return int(await rows.values_list("version", flat=True).afirst() or version)
+        raise TenantUnavailableError() from exc
 
 
-async def tenant_child_credentials(tenant: Any) -> Any:
+async def tenant_child_credentials(tenant: Tenant) -> Any:
     """A valid token with its version and location, read together."""
     from tenants.credentials import CredentialsError, aget_valid_token, get_tenant_secrets
 
@@ -81,7 +74,7 @@ async def tenant_child_credentials(tenant: Any) -> Any:
         await aget_valid_token(tenant)
         return await sync_to_async(get_tenant_secrets)(tenant)
     except CredentialsError as exc:
-        raise TenantUnavailable() from exc
+        raise TenantUnavailableError() from exc
 
 
 # --- the registry -------------------------------------------------------------------
@@ -91,13 +84,39 @@ def run_root() -> Path:
     return Path(settings.MCP_RUN_DIR) if settings.MCP_RUN_DIR else default_run_root()
 
 
-def sweep_at_start() -> None:
-    """End children that a worker which is gone left behind (their HOME names it)."""
-    root = run_root()
-    ended = sweep_marked(root)
-    remove_dead_worker_dirs(root)
-    if ended:
-        logger.warning("ended %d MCP children left by a worker that is gone", len(ended))
+def sweeping_at_first_serve(app: ASGI3Application) -> ASGI3Application:
+    """Wrap an ASGI application so that its first connection starts the leftovers sweep.
+
+    daphne has no ASGI lifespan, so the first scope a server hands the application is
+    the first sign that it serves. The sweep runs once per process, off the event loop
+    (it scans ``/proc`` and may start a helper as the children's uid); the connection
+    does not wait for it.
+    """
+
+    async def serve(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+        global _sweep_started
+        if not _sweep_started:
+            _sweep_started = True
+            _sweep_in_background(asyncio.get_running_loop())
+        await app(scope, receive, send)
+
+    return serve
+
+
+def _sweep_in_background(loop: asyncio.AbstractEventLoop) -> None:
+    def report(future: asyncio.Future[list[int]]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            logger.warning("the leftovers sweep failed: %r", future.exception())
+
+    sweep = partial(
+        sweep_leftovers,
+        run_root(),
+        uid=settings.MCP_CHILD_UID,
+        gid=settings.MCP_CHILD_GID,
+        # The sweep as the children's uid runs `python -m` from here, as the children do.
+        cwd=str(settings.BASE_DIR),
+    )
+    loop.run_in_executor(None, sweep).add_done_callback(report)
 
 
 def supervisor_config() -> SupervisorConfig:
@@ -122,16 +141,17 @@ class Registry:
         self.loop = loop
 
     @contextlib.asynccontextmanager
-    async def acquire(self, tenant: Any) -> AsyncIterator[ChildClient]:
+    async def acquire(self, tenant: Tenant) -> AsyncIterator[ChildClient]:
         """Use ``tenant``'s child, started on first use with its current credentials.
 
-        Raises ``TenantUnavailable`` (not usable, no or unrefreshable credentials),
-        ``AtCapacity``, ``ChildRestarting``, ``ChildFailed``, ``ChildStartFailed`` or
-        ``ShuttingDown``; calls on the client raise ``CallTimeout``, ``ChildCrashed``,
-        ``ChildStopped`` or ``ToolCallFailed``. All are ``mcpbridge.supervisor.errors.BridgeError``.
+        Raises ``TenantUnavailableError`` (not usable, no or unrefreshable credentials),
+        ``AtCapacityError``, ``ChildRestartingError``, ``ChildFailedError``,
+        ``ChildStartFailedError`` or ``ShuttingDownError``; calls on the client raise
+        ``CallTimeoutError``, ``ChildCrashedError``, ``ChildStoppedError`` or
+        ``ToolCallFailedError``. All are ``mcpbridge.supervisor.errors.BridgeError``.
         """
         if not tenant.is_usable:
-            raise TenantUnavailable()
+            raise TenantUnavailableError()
         version = await tenant_secret_version(tenant)
 
         async def build() -> ChildSpec:
@@ -141,7 +161,7 @@ class Registry:
         async with self.supervisor.acquire(key, build, version=version) as client:
             yield client
 
-    async def spec_for(self, tenant: Any) -> ChildSpec:
+    async def spec_for(self, tenant: Tenant) -> ChildSpec:
         from mcpbridge.supervisor.spec import ChildSpec
 
         credentials = await tenant_child_credentials(tenant)
@@ -201,14 +221,7 @@ def get_registry() -> Registry:
 def _new_registry(loop: asyncio.AbstractEventLoop) -> Registry:
     from mcpbridge.supervisor.supervisor import Supervisor
 
-    global _swept
     supervisor = Supervisor(supervisor_config(), redact=redact)
-    if not _swept and settings.MCP_CHILD_UID is not None:
-        _swept = True
-        # Children of another uid hide their environ from the sweep run at start; this
-        # one runs as that uid, off the loop (it starts a short helper process).
-        sweep = partial(supervisor.sweep_leftovers, cwd=str(settings.BASE_DIR))
-        supervisor.background(loop.run_in_executor(None, sweep))
     registry = Registry(supervisor, loop)
     _install_exit_hooks(registry)
     return registry
@@ -232,7 +245,7 @@ def on_credentials_changed(
     key = tenant_key(tenant_id)
     for registry in list(_registries.values()):
         supervisor = registry.supervisor
-        registry.call_soon(lambda s=supervisor: s.recycle(key, version=version, revoke=revoke))
+        registry.call_soon(partial(supervisor.recycle, key, version=version, revoke=revoke))
 
 
 async def health_detail() -> dict[str, Any]:

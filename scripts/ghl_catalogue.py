@@ -25,9 +25,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ghl_descriptions import DESCRIPTIONS
+from ghl_overrides import OVERRIDES, override_apply
+from ghl_vocabulary import ACTION_WORDS, ALIASES, STOP_WORDS, SYNONYMS
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "mcpbridge" / "ghl" / "catalogue.json"
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
@@ -126,6 +130,7 @@ class SchemaConverter:
                     out = {**parts[0], **out}
                 else:
                     out[key] = parts
+        drop_invalid_default(out)
         return out
 
     def _resolve(self, ref: str, seen: tuple[str, ...]) -> dict[str, Any]:
@@ -148,12 +153,40 @@ class SchemaConverter:
             out["contentEncoding"] = "base64"
         if "enum" in out and not isinstance(out["enum"], list):
             del out["enum"]
+        if "enum" in out:
+            repair_enum(out)
         if "default" in out and "enum" in out and out["default"] not in out["enum"]:
             del out["default"]
         if schema.get("nullable") and kind:
             out["type"] = [kind, "null"]
             if "enum" in out:
                 out["enum"] = [*out["enum"], None]
+
+
+def drop_invalid_default(out: dict[str, Any]) -> None:
+    """Drop a default its own schema refuses (``"type": "string", "default": 10``).
+
+    A model copies defaults; one that fails validation would make it fail too.
+    """
+    if "default" not in out:
+        return
+    rest = {key: value for key, value in out.items() if key != "default"}
+    if not Draft202012Validator(rest).is_valid(out["default"]):
+        del out["default"]
+
+
+def repair_enum(out: dict[str, Any]) -> None:
+    """Make an enum the spec wrote impossibly into one a value can satisfy.
+
+    Some files nest the list (``"enum": [["US", "CA", ...]]``) and type it as a number
+    although every value is a string; no value could pass such a schema.
+    """
+    values = out["enum"]
+    if len(values) == 1 and isinstance(values[0], list):
+        values = out["enum"] = list(values[0])
+    kinds = {type(value) for value in values if value is not None}
+    if kinds == {str} and out.get("type") in ("number", "integer", "boolean"):
+        out["type"] = "string"
 
 
 def security_facts(spec: dict[str, Any], operation: dict[str, Any]) -> tuple[bool, list[str]]:
@@ -198,28 +231,48 @@ def iter_operations(spec: dict[str, Any]):
 
 
 def convert_params(
-    converter: SchemaConverter, operation: dict[str, Any]
+    converter: SchemaConverter, operation: dict[str, Any], path: str
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     params: list[dict[str, Any]] = []
-    location: list[dict[str, Any]] = []
-    raw = {
-        p["name"]: p for p in operation.get("parameters", []) if p.get("in") in ("path", "query")
-    }
-    for name, param in raw.items():
-        schema = converter.convert(param.get("schema", {}))
-        schema.pop("description", None)
-        entry: dict[str, Any] = {
+    declared = [p for p in operation.get("parameters", []) if p.get("in") in ("path", "query")]
+    raw: dict[str, dict[str, Any]] = {}
+    for param in declared:
+        if param["name"] not in raw or param["in"] == "path":
+            raw[param["name"]] = param
+    for name in undeclared_path_names(path, declared):
+        raw[name] = {
             "name": name,
-            "in": param["in"],
-            "required": bool(param.get("required")) or param["in"] == "path",
-            "schema": schema,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "minLength": 1},
+            "description": "Taken from the path (the spec leaves it undeclared).",
         }
-        description = short_text(param.get("description"))
-        if description:
-            entry["description"] = description
-        params.append(entry)
-    location.extend(param_location(raw))
-    return params, location
+    for param in declared:
+        if param["in"] == "query" and raw[param["name"]]["in"] == "path":
+            # The same name in the path and the query (one id twice): one argument fills both.
+            params.append(param_entry(converter, param) | {"mirror": True})
+    params.extend(param_entry(converter, param) for param in raw.values())
+    return params, param_location(raw)
+
+
+def undeclared_path_names(path: str, declared: list[dict[str, Any]]) -> list[str]:
+    names = {p["name"] for p in declared if p["in"] == "path"}
+    return [name for name in re.findall(r"\{([^}]+)\}", path) if name not in names]
+
+
+def param_entry(converter: SchemaConverter, param: dict[str, Any]) -> dict[str, Any]:
+    schema = converter.convert(param.get("schema", {}))
+    schema.pop("description", None)
+    entry: dict[str, Any] = {
+        "name": param["name"],
+        "in": param["in"],
+        "required": bool(param.get("required")) or param["in"] == "path",
+        "schema": schema,
+    }
+    description = short_text(param.get("description"))
+    if description:
+        entry["description"] = description
+    return entry
 
 
 def mentions_location(param: dict[str, Any]) -> bool:
@@ -259,6 +312,9 @@ def convert_body(
     schema = converter.convert(content.get(content_type, {}).get("schema", {}))
     if not schema:
         schema = {"type": "object"}
+    if content_type == "multipart/form-data" and request_body.get("required"):
+        # A required multipart body needs at least one part; an empty one cannot be sent.
+        schema.setdefault("minProperties", 1)
     body = {
         "content_type": content_type,
         "required": bool(request_body.get("required")),
@@ -283,7 +339,7 @@ def build_operation(
 ) -> dict[str, Any]:
     converter = SchemaConverter(spec)
     _allowed, scopes = security_facts(spec, operation)
-    params, param_loc = convert_params(converter, operation)
+    params, param_loc = convert_params(converter, operation, path)
     body, body_loc = convert_body(converter, operation)
     op_id = f"{group}.{snake(operation['operationId'])}"
     title = " ".join(str(operation.get("summary") or operation["operationId"]).split())
@@ -303,6 +359,7 @@ def build_operation(
     entry["params"] = params
     entry["body"] = body
     entry["location"] = param_loc + body_loc
+    override_apply(entry)
     return entry
 
 
@@ -326,12 +383,21 @@ def build_catalogue(spec_dir: Path) -> dict[str, Any]:
         }
     operations.sort(key=lambda op: op["id"])
     ensure_unique(operations)
-    unused = sorted(set(DESCRIPTIONS) - {op["id"] for op in operations})
+    known = {op["id"] for op in operations}
+    unused = sorted((set(DESCRIPTIONS) | set(OVERRIDES)) - known)
     if unused:
-        print(f"warning: descriptions for unknown operations: {unused}", file=sys.stderr)
+        print(
+            f"warning: descriptions or overrides for unknown operations: {unused}", file=sys.stderr
+        )
     return {
         "format": 1,
         "groups": groups,
+        "search": {
+            "stop_words": sorted(set(STOP_WORDS)),
+            "action_words": sorted(set(ACTION_WORDS)),
+            "aliases": ALIASES,
+            "synonyms": SYNONYMS,
+        },
         "operations": operations,
     }
 
@@ -347,7 +413,17 @@ def ensure_unique(operations: list[dict[str, Any]]) -> None:
 
 def render(catalogue: dict[str, Any]) -> str:
     # One operation per line keeps diffs of a regenerated catalogue readable.
-    head = json.dumps({k: v for k, v in catalogue.items() if k != "operations"}, indent=1)
+    search = catalogue.get("search", {})
+    head = json.dumps(
+        {k: v for k, v in catalogue.items() if k not in ("operations", "search")}, indent=1
+    )
+    if search:
+        # One line per table, like the operations: the vocabulary is long and rarely changes.
+        block = ",\n".join(
+            f"  {json.dumps(name)}: {json.dumps(value, ensure_ascii=False)}"
+            for name, value in search.items()
+        )
+        head = head[:-2] + ',\n "search": {\n' + block + "\n }\n}"
     lines = [
         json.dumps(op, separators=(",", ":"), ensure_ascii=False) for op in catalogue["operations"]
     ]

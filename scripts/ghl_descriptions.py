@@ -7,9 +7,9 @@ or that say too little ("Search", "Get notification") get a line here.
 from __future__ import annotations
 
 DESCRIPTIONS: dict[str, str] = {
-    "contacts.add_followers_contact": "Add users as followers of a contact",
+    "contacts.add_followers_contact": "Add followers to a contact",
     "contacts.remove_followers_contact": "Remove followers from a contact",
-    "opportunities.add_followers_opportunity": "Add users as followers of an opportunity",
+    "opportunities.add_followers_opportunity": "Add followers to an opportunity",
     "opportunities.remove_followers_opportunity": "Remove followers from an opportunity",
     "contacts.create_note": "Add a note to a contact",
     "contacts.update_note": "Change a note on a contact",
@@ -66,4 +66,36 @@ DESCRIPTIONS: dict[str, str] = {
     "calendars.update_event_notification": "Change a calendar notification setting",
     "calendars.delete_event_notification": "Delete a calendar notification setting",
     "conversations.add_an_outbound_message": "Record an outbound call made outside GHL",
+    # Everyday operations whose titles miss the words people use for them.
+    "conversations.send_a_new_message": (
+        "Send a message to a contact: SMS text, email, WhatsApp, chat or social DM"
+    ),
+    "conversations.search_conversation": "Find conversations (inbox threads): unread, starred",
+    "conversations.get_messages": "Read the messages of a conversation (its history)",
+    "conversations.add_an_inbound_message": "Record an incoming message received outside GHL",
+    "contacts.search_contacts_advanced": (
+        "Find contacts by name, email, phone number, company, tag or any field"
+    ),
+    "contacts.update_contact": "Change a contact's details: name, email, phone, address, fields",
+    "contacts.create_task": "Create a task (to-do, reminder) on a contact",
+    "contacts.get_all_tasks": "List the tasks on a contact",
+    "calendars.get_calendar_events": (
+        "List the appointments (events) of a calendar, user or group between two times"
+    ),
+    "calendars.get_calendars": "List the sub-account's calendars",
+    "calendars.create_appointment": "Book an appointment on a calendar",
+    "users.get_user_by_location": "List the sub-account's users (team members, staff)",
+    "users.update_user": "Change a user's name, email, phone, role or permissions",
+    "businesses.create_business": "Create a business (company) record",
+    "businesses.get_businesses_by_location": "List the businesses (companies)",
+    "locations.get_location_tags": "List the tags of the sub-account",
+    "locations.get_custom_fields": "List the custom fields of contacts or opportunities",
+    "products.create_product": "Create a product (for the store, invoices and payment links)",
+    "payments.list_orders": "List orders (purchases)",
+    "medias.fetch_media_content": "List the files and folders in media storage",
+    "medias.upload_media_content": "Upload a file (image, video, document) to media storage",
+    "locations.get_location": (
+        "Get the sub-account's details: business name, address, phone, email, time zone"
+    ),
+    "phone_system.active_numbers": "List the sub-account's phone numbers",
 }

@@ -43,7 +43,7 @@ class Site:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = httpx.request(
-            method, f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=30, **kwargs
+            method, f"http://127.0.0.1:{self.port}{path}", headers=headers, timeout=120, **kwargs
         )
         for raw in response.headers.get_list("set-cookie"):
             jar = SimpleCookie()

@@ -18,7 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils import timezone
 
-from tenants.models import ApiToken, Membership, Tenant
+from tenants.models import READ, TOOL_RISKS, ApiToken, Membership, Tenant, scopes_text
 
 TOKEN_PREFIX = "ghlhub_"  # noqa: S105 (a marker, not a secret)
 _PREFIX_SHOWN = len(TOKEN_PREFIX) + 6
@@ -30,16 +30,25 @@ _ROLE_RANK = {Membership.Role.VIEWER: 0, Membership.Role.MEMBER: 1, Membership.R
 _NOT_FOUND = "No such tenant."
 
 
+ALL_SCOPES = frozenset(TOOL_RISKS)
+
+
 @dataclass(frozen=True)
 class TenantAccess:
     tenant: Tenant
     role: Membership.Role
+    #: The risks of the tools this caller may call: a token's scopes, a person's role.
+    scopes: frozenset[str] = ALL_SCOPES
 
 
-def _granted(tenant: Tenant, role: str, min_role: str) -> TenantAccess:
+def _granted(
+    tenant: Tenant, role: str, min_role: str, scopes: frozenset[str] = ALL_SCOPES
+) -> TenantAccess:
     if _ROLE_RANK[Membership.Role(role)] < _ROLE_RANK[Membership.Role(min_role)]:
         raise PermissionDenied(f"This needs the {Membership.Role(min_role).label} role.")
-    return TenantAccess(tenant=tenant, role=Membership.Role(role))
+    if role == Membership.Role.VIEWER:
+        scopes = frozenset({READ})
+    return TenantAccess(tenant=tenant, role=Membership.Role(role), scopes=scopes)
 
 
 def tenant_access_for_user(
@@ -62,7 +71,7 @@ def tenant_access_for_token(
     """Like :func:`tenant_access_for_user`, for a token from :func:`api_token_authenticate`."""
     if api_token is None or not api_token.is_active() or api_token.tenant.slug != slug:
         raise Http404(_NOT_FOUND)
-    return _granted(api_token.tenant, api_token.role, min_role)
+    return _granted(api_token.tenant, api_token.role, min_role, api_token.scope_set)
 
 
 async def atenant_access_for_user(
@@ -90,8 +99,14 @@ def api_token_create(
     created_by: Any,
     expires_at: datetime | None = None,
     role: str = Membership.Role.MEMBER,
+    scopes: frozenset[str] = ALL_SCOPES,
 ) -> tuple[ApiToken, str]:
-    """Create a token for ``tenant``; return it with its plaintext, which is never stored."""
+    """Create a token for ``tenant``; return it with its plaintext, which is never stored.
+
+    A viewer token is read-only whatever ``scopes`` says; every token may at least read.
+    """
+    if role == Membership.Role.VIEWER:
+        scopes = frozenset({READ})
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         tenant=tenant,
@@ -99,6 +114,7 @@ def api_token_create(
         prefix=plaintext[:_PREFIX_SHOWN],
         token_hash=_token_hash(plaintext),
         role=Membership.Role(role),
+        scopes=scopes_text(scopes | {READ}),
         created_by=created_by,
         expires_at=expires_at,
     )

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
@@ -11,11 +12,25 @@ from django.utils.timesince import timeuntil
 
 from tenants.access import api_token_create, api_token_revoke
 from tenants.credentials import CredentialsError, tenant_token_refresh
-from tenants.models import ApiToken, Membership, Tenant, TenantSecret, WebhookEvent
+from tenants.forms import SCOPE_CHOICES
+from tenants.models import (
+    READ,
+    WRITE,
+    ApiToken,
+    AuditEntry,
+    Membership,
+    Tenant,
+    TenantSecret,
+    WebhookEvent,
+    scopes_parse,
+)
 from tenants.services import tenant_disable, tenant_enable
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
 
-class MembershipInline(admin.TabularInline):
+
+class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]  # generic only in the stubs
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
@@ -31,7 +46,7 @@ def _secret_of(tenant: Tenant) -> TenantSecret | None:
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["slug", "name", "location_id", "status", "secret_status", "updated_at"]
     list_filter = ["status"]
     list_select_related = ["secret"]
@@ -131,7 +146,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["user", "tenant", "role", "created_at"]
     list_filter = ["role"]
     list_select_related = ["user", "tenant"]
@@ -139,13 +154,31 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ["user", "tenant"]
 
 
+class ApiTokenAdminForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
+    scopes = forms.MultipleChoiceField(
+        choices=SCOPE_CHOICES,
+        initial=[READ, WRITE],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The risks of the tools it may call. A viewer token may only read.",
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = ["tenant", "name", "role", "scopes", "expires_at"]
+
+    def clean_scopes(self) -> str:
+        return ",".join(self.cleaned_data["scopes"])
+
+
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
+    form = ApiTokenAdminForm
     list_display = [
         "name",
         "tenant",
         "prefix",
         "role",
+        "scopes",
         "state",
         "created_by",
         "created_at",
@@ -158,13 +191,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     autocomplete_fields = ["tenant"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> _FieldGroups:
         if obj is None:
-            return ["tenant", "name", "role", "expires_at"]
+            return ["tenant", "name", "role", "scopes", "expires_at"]
         return [
             "tenant",
             "name",
             "role",
+            "scopes",
             "prefix",
             "state",
             "created_by",
@@ -180,6 +214,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return [
             "tenant",
             "role",
+            "scopes",
             "prefix",
             "state",
             "created_by",
@@ -195,7 +230,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return "active" if token.is_active() else "expired"
 
     def save_model(
-        self, request: HttpRequest, obj: ApiToken, form: ModelForm, change: bool
+        self, request: HttpRequest, obj: ApiToken, form: ModelForm[ApiToken], change: bool
     ) -> None:
         if change:
             super().save_model(request, obj, form, change)
@@ -206,9 +241,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
             created_by=request.user,
             expires_at=obj.expires_at,
             role=obj.role,
+            scopes=scopes_parse(obj.scopes),
         )
         obj.pk = token.pk
         obj.refresh_from_db()
+        # The plaintext rides on this one object to response_add, never on the model.
         obj.plaintext_once = plaintext  # type: ignore[attr-defined]
 
     def response_add(
@@ -220,7 +257,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "token": obj,
-            "plaintext": obj.plaintext_once,  # type: ignore[attr-defined]
+            "plaintext": obj.plaintext_once,  # type: ignore[attr-defined]  # set by save_model
             "title": "API token created",
         }
         # The admin's never_cache keeps the page out of every cache.
@@ -237,7 +274,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["event_type", "location_id", "company_id", "outcome", "sent_at", "received_at"]
     list_filter = ["event_type"]
     search_fields = ["delivery_id", "location_id", "company_id"]
@@ -247,4 +284,32 @@ class WebhookEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
+    """Every tenant's audit log, read-only: entries are only ever added."""
+
+    list_display = ["at", "tenant", "actor", "way_in", "tool", "risk", "approval", "outcome"]
+    list_filter = ["way_in", "risk", "outcome", "approval_decision"]
+    list_select_related = ["tenant"]
+    search_fields = ["tenant__slug", "actor", "tool"]
+    date_hierarchy = "at"
+    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+
+    @admin.display(description="Approval")
+    def approval(self, entry: AuditEntry) -> str:
+        if not entry.approval_needed:
+            return "—"
+        by = f" by {entry.approved_by}" if entry.approved_by else ""
+        return f"{entry.approval_decision or 'pending'}{by}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
 from tenants.credentials import upsert_credentials
-from tenants.exceptions import CredentialsConflict, InvalidCredentialsPayload
+from tenants.exceptions import CredentialsConflictError, InvalidCredentialsPayloadError
 from tenants.models import Tenant
 
 MAX_BODY_BYTES = 64 * 1024
@@ -69,23 +69,23 @@ def _body_too_large(request: HttpRequest) -> bool:
 def _csrf_rejected(request: HttpRequest) -> bool:
     # The view is csrf_exempt for bearer callers; sessions get the usual check.
     middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
-    return middleware.process_view(request, None, (), {}) is not None
+    return middleware.process_view(request, None, (), {}) is not None  # type: ignore[arg-type]  # the check never calls the view
 
 
 def _parse(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidCredentialsPayload({"body": ["Must be valid UTF-8 JSON."]}) from None
+        raise InvalidCredentialsPayloadError({"body": ["Must be valid UTF-8 JSON."]}) from None
     if not isinstance(data, dict):
-        raise InvalidCredentialsPayload({"body": ["Must be a JSON object."]})
+        raise InvalidCredentialsPayloadError({"body": ["Must be a JSON object."]})
     missing = {
         name: ["This field is required."]
         for name in REQUIRED_FIELDS
         if data.get(name) in (None, "")
     }
     if missing:
-        raise InvalidCredentialsPayload(missing)
+        raise InvalidCredentialsPayloadError(missing)
     return data
 
 
@@ -118,8 +118,8 @@ def tenant_credentials(request: HttpRequest) -> JsonResponse:
         return _error(403, "csrf_failed", "CSRF check failed: send the X-CSRFToken header.")
     try:
         tenant, created = upsert_credentials(_parse(request.body))
-    except InvalidCredentialsPayload as exc:
+    except InvalidCredentialsPayloadError as exc:
         return _error(400, "invalid", "The request has errors.", fields=exc.errors)
-    except CredentialsConflict as exc:
+    except CredentialsConflictError as exc:
         return _error(409, "conflict", exc.message, fields={exc.field: [exc.message]})
     return JsonResponse(_summary(tenant, created=created), status=201 if created else 200)

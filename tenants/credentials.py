@@ -24,30 +24,31 @@ from django.utils import timezone
 from config.logging import tenant_logging
 from tenants import oauth
 from tenants.exceptions import (
-    CredentialsConflict,
+    CredentialsConflictError,
     CredentialsError,
-    InvalidCredentialsPayload,
-    TenantInactive,
-    TenantNeedsReauth,
-    TenantSecretMissing,
-    TenantSecretUnreadable,
-    TokenRefreshFailed,
+    InvalidCredentialsPayloadError,
+    TenantInactiveError,
+    TenantNeedsReauthError,
+    TenantSecretMissingError,
+    TenantSecretUnreadableError,
+    TokenRefreshFailedError,
 )
 from tenants.models import Tenant, TenantSecret
 from tenants.payloads import TokenPayload, token_payload_parse
 from tenants.signals import credentials_changed_on_commit
 
 __all__ = [
-    "CredentialsConflict",
+    "CredentialsConflictError",
     "CredentialsError",
-    "InvalidCredentialsPayload",
+    "InvalidCredentialsPayloadError",
     "TenantCredentials",
-    "TenantInactive",
-    "TenantNeedsReauth",
-    "TenantSecretMissing",
-    "TenantSecretUnreadable",
-    "TokenRefreshFailed",
+    "TenantInactiveError",
+    "TenantNeedsReauthError",
+    "TenantSecretMissingError",
+    "TenantSecretUnreadableError",
+    "TokenRefreshFailedError",
     "aget_valid_token",
+    "aget_valid_token_version",
     "get_tenant_secrets",
     "get_valid_token",
     "tenant_token_refresh",
@@ -98,7 +99,7 @@ def _credentials_of(secret: TenantSecret) -> TenantCredentials:
 def _require_readable(secret: TenantSecret) -> None:
     if not secret.is_readable:
         slug = secret.tenant.slug
-        raise TenantSecretUnreadable(
+        raise TenantSecretUnreadableError(
             f"The stored GHL credentials of tenant {slug!r} cannot be decrypted with any key "
             "in FIELD_ENCRYPTION_KEYS: restore the missing key, or sign in with GHL again.",
             tenant_slug=slug,
@@ -113,7 +114,7 @@ def _secret_of(tenant_id: int, *, lock: bool = False) -> TenantSecret:
         return queryset.get(tenant_id=tenant_id)
     except TenantSecret.DoesNotExist:
         slug = Tenant.objects.filter(pk=tenant_id).values_list("slug", flat=True).first()
-        raise TenantSecretMissing(
+        raise TenantSecretMissingError(
             f"Tenant {slug or tenant_id!r} has no stored GHL credentials.", tenant_slug=slug or ""
         ) from None
 
@@ -121,8 +122,8 @@ def _secret_of(tenant_id: int, *, lock: bool = False) -> TenantSecret:
 def get_tenant_secrets(tenant: Tenant) -> TenantCredentials:
     """The tenant's full credential set, read fresh from the database.
 
-    Raises :class:`TenantSecretMissing` (views answer 404) or
-    :class:`TenantSecretUnreadable`.
+    Raises :class:`TenantSecretMissingError` (views answer 404) or
+    :class:`TenantSecretUnreadableError`.
     """
     return _credentials_of(_secret_of(tenant.pk))
 
@@ -168,12 +169,12 @@ def _tenant_for(data: TokenPayload) -> tuple[Tenant, bool]:
     )
     tenant = next((t for t in matches if t.location_id == data.location_id), None)
     if tenant is not None and data.slug and tenant.slug != data.slug:
-        raise CredentialsConflict(
+        raise CredentialsConflictError(
             f"locationId {data.location_id} already belongs to tenant {tenant.slug!r}.",
             field="tenantId",
         )
     if tenant is None and matches:
-        raise CredentialsConflict(
+        raise CredentialsConflictError(
             f"Tenant {slug!r} is bound to another locationId.", field="locationId"
         )
     if tenant is None:
@@ -206,7 +207,7 @@ def _secret_store(*, tenant: Tenant, data: TokenPayload) -> TenantSecret:
         None if data.expires_in is None else now + timedelta(seconds=data.expires_in)
     )
     secret.token_type = data.token_type
-    secret.scopes = data.scopes
+    secret.scopes = data.scope
     secret.user_type = data.user_type
     secret.user_id = data.user_id or secret.user_id
     secret.version += 1
@@ -225,8 +226,8 @@ def _margin(margin: timedelta | None) -> timedelta:
     return timedelta(seconds=settings.GHL_TOKEN_REFRESH_MARGIN)
 
 
-def _needs_reauth(tenant: Tenant) -> TenantNeedsReauth:
-    return TenantNeedsReauth(
+def _needs_reauth(tenant: Tenant) -> TenantNeedsReauthError:
+    return TenantNeedsReauthError(
         f"Tenant {tenant.slug!r} must sign in with GHL again: {tenant.status_reason}",
         tenant_slug=tenant.slug,
     )
@@ -236,7 +237,7 @@ def _require_usable(tenant: Tenant) -> None:
     if tenant.status == Tenant.Status.NEEDS_REAUTH:
         raise _needs_reauth(tenant)
     if tenant.status != Tenant.Status.ACTIVE:
-        raise TenantInactive(
+        raise TenantInactiveError(
             f"Tenant {tenant.slug!r} is {tenant.get_status_display().lower()}.",
             tenant_slug=tenant.slug,
         )
@@ -273,6 +274,27 @@ async def aget_valid_token(tenant: Tenant, *, margin: timedelta | None = None) -
     return await sync_to_async(_refresh_on_own_connection, thread_sensitive=False)(
         tenant.pk, margin
     )
+
+
+async def aget_valid_token_version(tenant: Tenant, *, margin: timedelta | None = None) -> int:
+    """The version of the tenant's credentials once its access token is valid for ``margin``.
+
+    What the bridge needs to know whether a child runs on the current token. Reads only
+    the version and expiry (nothing is decrypted) unless a refresh is due, which runs as
+    in :func:`aget_valid_token`. Raises a :class:`CredentialsError` subclass likewise.
+    """
+    margin = _margin(margin)
+    rows = TenantSecret.objects.filter(tenant_id=tenant.pk).values_list("version", "expires_at")
+    row = await rows.afirst()
+    if row is None:
+        raise TenantSecretMissingError(
+            f"Tenant {tenant.slug!r} has no stored GHL credentials.", tenant_slug=tenant.slug
+        )
+    version, expires_at = row
+    if expires_at is None or expires_at > timezone.now() + margin:
+        return int(version)
+    await aget_valid_token(tenant, margin=margin)
+    return int(await rows.values_list("version", flat=True).afirst() or version)
 
 
 def _refresh_on_own_connection(tenant_id: int, margin: timedelta) -> str:
@@ -315,12 +337,12 @@ def _refresh_locked(
         tokens = oauth.oauth_token_refresh(
             refresh_token=secret.refresh_token, user_type=secret.user_type
         )
-    except oauth.InvalidGrant as exc:
-        return "", _mark_needs_reauth(secret, f"GHL rejected the refresh token: {exc.description}")
+    except oauth.InvalidGrantError as exc:
+        return "", _mark_needs_reauth(secret, f"GHL rejected the refresh token: {exc.message}")
     except oauth.OAuthError as exc:
-        _record_error(secret, exc.description, now=now)
+        _record_error(secret, exc.message, now=now)
         if exc.permanent:
-            return "", TokenRefreshFailed(
+            return "", TokenRefreshFailedError(
                 _failure_message(secret), tenant_slug=secret.tenant.slug, permanent=True
             )
         return _fallback(secret, now=now)
@@ -348,7 +370,7 @@ def _fallback(secret: TenantSecret, *, now: datetime) -> tuple[str, CredentialsE
     if not secret.is_expired(now=now):
         logger.warning("GHL token refresh failed; using the stored token until it expires")
         return secret.access_token, None
-    return "", TokenRefreshFailed(_failure_message(secret), tenant_slug=secret.tenant.slug)
+    return "", TokenRefreshFailedError(_failure_message(secret), tenant_slug=secret.tenant.slug)
 
 
 def _failure_message(secret: TenantSecret) -> str:
@@ -362,7 +384,7 @@ def _record_error(secret: TenantSecret, description: str, *, now: datetime) -> N
     secret.save(update_fields=["last_error", "last_error_at", "updated_at"])
 
 
-def _mark_needs_reauth(secret: TenantSecret, reason: str) -> TenantNeedsReauth:
+def _mark_needs_reauth(secret: TenantSecret, reason: str) -> TenantNeedsReauthError:
     tenant = secret.tenant
     logger.warning("tenant needs re-authorisation: %s", reason)
     _record_error(secret, reason, now=timezone.now())
@@ -372,7 +394,7 @@ def _mark_needs_reauth(secret: TenantSecret, reason: str) -> TenantNeedsReauth:
     return _needs_reauth(tenant)
 
 
-def _store_refreshed(secret: TenantSecret, tokens: oauth.RefreshedTokens, *, now: datetime) -> None:
+def _store_refreshed(secret: TenantSecret, tokens: oauth.OAuthTokens, *, now: datetime) -> None:
     secret.access_token = tokens.access_token
     secret.refresh_token = tokens.refresh_token or secret.refresh_token
     if tokens.expires_in is not None:

@@ -16,12 +16,18 @@ from django.core.signing import BadSignature
 from django_cryptography.core.signing import FernetSigner
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken, pbkdf2
 
+from config.errors import HubError
+
 KDF_ITERATIONS = 100_000
 DEFAULT_SALT = "ghl-agent-hub.field-encryption"
 
 
-class UndecryptableError(Exception):
+class UndecryptableError(HubError):
     """No configured key opens this value."""
+
+    code = "undecryptable"
+    default_message = "No configured key opens this value."
+    permanent = True
 
 
 @functools.lru_cache(maxsize=16)

@@ -45,7 +45,7 @@ class UnreadableSecret:
 EXPORT_PREFIX = "encrypted:"
 
 
-class EncryptedTextField(EncryptedMixin, models.TextField):
+class EncryptedTextField(EncryptedMixin, models.TextField):  # type: ignore[type-arg]  # generic only in the stubs
     """Text stored encrypted under the newest key of the ring, readable under any of them.
 
     A value that no key opens loads as :class:`UnreadableSecret` instead of
@@ -86,7 +86,8 @@ class EncryptedTextField(EncryptedMixin, models.TextField):
         self, value: Any, connection: BaseDatabaseWrapper, prepared: bool = False
     ) -> Any:
         if isinstance(value, UnreadableSecret):
-            return connection.Database.Binary(value.ciphertext)
+            # Every backend's wrapper carries its DB-API module; the stubs leave it out.
+            return connection.Database.Binary(value.ciphertext)  # type: ignore[attr-defined]
         return super().get_db_prep_value(value, connection, prepared)
 
     def deconstruct(self) -> tuple[str, str, list[Any], dict[str, Any]]:

@@ -8,6 +8,22 @@ from django.utils import timezone
 
 from tenants.fields import EncryptedTextField, UnreadableSecret
 
+#: What a tool call can do, from least to most consequential outside the hub. The bridge
+#: derives one of these per tool from its MCP annotations; API tokens carry a subset as
+#: scopes, and a tenant's approval policy names the ones a person must approve in the chat.
+READ, WRITE, DESTRUCTIVE, OUTBOUND = "read", "write", "destructive", "outbound"
+TOOL_RISKS = (READ, WRITE, DESTRUCTIVE, OUTBOUND)
+
+
+def scopes_parse(text: str) -> frozenset[str]:
+    """The risks named in a comma list, unknown names left out."""
+    return frozenset(part.strip() for part in text.split(",")) & frozenset(TOOL_RISKS)
+
+
+def scopes_text(scopes: frozenset[str] | set[str] | list[str] | tuple[str, ...]) -> str:
+    """Scopes as stored: a comma list in the order of ``TOOL_RISKS``."""
+    return ",".join(risk for risk in TOOL_RISKS if risk in scopes)
+
 
 class Tenant(models.Model):
     """A GHL sub-account (location) and everything the hub holds for it."""
@@ -18,6 +34,11 @@ class Tenant(models.Model):
         UNINSTALLED = "uninstalled", "Uninstalled"
         DISABLED = "disabled", "Disabled"
 
+    class ApprovalPolicy(models.TextChoices):
+        RISKY = "risky", "Deleting and reaching customers (recommended)"
+        CHANGES = "changes", "Every change: creating, updating, deleting and reaching customers"
+        NONE = "none", "Nothing: the assistant acts without asking"
+
     slug = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True)
     location_id = models.CharField("GHL location id", max_length=64, unique=True)
@@ -26,6 +47,12 @@ class Tenant(models.Model):
         max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True
     )
     status_reason = models.TextField(blank=True)
+    approval_policy = models.CharField(
+        max_length=16,
+        choices=ApprovalPolicy.choices,
+        default=ApprovalPolicy.RISKY,
+        help_text="Which tool calls the assistant must have a person approve in the chat.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     members = models.ManyToManyField(
@@ -41,6 +68,17 @@ class Tenant(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    def approval_risks(self) -> frozenset[str]:
+        """The risks of tool calls that need a person's approval in the chat."""
+        return _APPROVAL_RISKS[self.ApprovalPolicy(self.approval_policy)]
+
+
+_APPROVAL_RISKS = {
+    Tenant.ApprovalPolicy.RISKY: frozenset({DESTRUCTIVE, OUTBOUND}),
+    Tenant.ApprovalPolicy.CHANGES: frozenset({WRITE, DESTRUCTIVE, OUTBOUND}),
+    Tenant.ApprovalPolicy.NONE: frozenset(),
+}
 
 
 class Membership(models.Model):
@@ -122,6 +160,8 @@ class ApiToken(models.Model):
     role = models.CharField(
         max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
     )
+    # The risks of the tools it may call (a comma list of TOOL_RISKS); a viewer's is read only.
+    scopes = models.CharField(max_length=64, default=READ)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -147,6 +187,12 @@ class ApiToken(models.Model):
             return False
         return self.expires_at is None or self.expires_at > now
 
+    @property
+    def scope_set(self) -> frozenset[str]:
+        if self.role == Membership.Role.VIEWER:
+            return frozenset({READ})
+        return scopes_parse(self.scopes)
+
 
 class WebhookEvent(models.Model):
     """A GHL webhook delivery that was accepted, kept so that a replay of it changes nothing."""
@@ -166,3 +212,50 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.location_id or self.company_id} ({self.delivery_id})"
+
+
+class AuditEntry(models.Model):
+    """One tool call, or one change of a tenant's policy, as it happened. Never edited."""
+
+    class WayIn(models.TextChoices):
+        CHAT = "chat", "Chat"
+        EXPLORER = "explorer", "Tool explorer"
+        HTTP = "http", "HTTP API"
+        WEBSOCKET = "websocket", "Websocket program"
+        MCP = "mcp", "MCP client"
+        SETTINGS = "settings", "Settings page"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_entries")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    # The actor: a user, or an API token (its name is kept should the token go).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_entries",
+    )
+    api_token = models.ForeignKey(
+        ApiToken, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries"
+    )
+    actor = models.CharField(max_length=200, help_text="Who acted, as shown.")
+    way_in = models.CharField(max_length=16, choices=WayIn.choices)
+    conversation_id = models.PositiveIntegerField(null=True, blank=True)
+    tool = models.CharField(max_length=200, blank=True, db_index=True)
+    risk = models.CharField(max_length=16, blank=True)
+    arguments = models.TextField(blank=True, help_text="JSON, secrets removed, cut to a few KB.")
+    approval_needed = models.BooleanField(default=False)
+    approval_decision = models.CharField(max_length=16, blank=True)
+    approved_by = models.CharField(max_length=200, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=64, db_index=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "audit entry"
+        verbose_name_plural = "audit log"
+        indexes = [models.Index(fields=["tenant", "-at"], name="audit_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.tool or self.way_in} {self.outcome}"

@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenants.access import TenantAccess
-from tenants.models import Membership
+from tenants.models import Membership, Tenant
 
 _CAN_RUN = {Membership.Role.OWNER, Membership.Role.MEMBER}
 
 
 @dataclass(frozen=True)
 class TenantNav:
-    tenant: Any
+    tenant: Tenant
     role: str
     can_run: bool
     is_owner: bool
-    others: list[Any]
+    others: list[Tenant]
     section: str
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from tenants.exceptions import InvalidCredentialsPayload
+from tenants.exceptions import InvalidCredentialsPayloadError
+from tenants.oauth import OAuthTokens
 
 MAX_TOKEN_LENGTH = 8192
 MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
@@ -24,18 +25,11 @@ _ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
-class TokenPayload:
-    access_token: str = field(repr=False)
-    refresh_token: str = field(repr=False)
-    expires_in: int | None
-    scopes: str
-    token_type: str
-    user_type: str
-    location_id: str
-    company_id: str
-    user_id: str
-    slug: str
-    name: str
+class TokenPayload(OAuthTokens):
+    """GHL's token set as a script pushes it, with the tenant it is for."""
+
+    slug: str = ""
+    name: str = ""
 
 
 def _token(value: Any) -> str:
@@ -88,7 +82,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any], bool]] = {
     "access_token": (("accessToken", "access_token"), _token, True),
     "refresh_token": (("refreshToken", "refresh_token"), _token, False),
     "expires_in": (("expiresIn", "expires_in"), _lifetime, False),
-    "scopes": (("scope", "scopes"), _text(MAX_TOKEN_LENGTH), False),
+    "scope": (("scope", "scopes"), _text(MAX_TOKEN_LENGTH), False),
     "token_type": (("tokenType", "token_type"), _text(32), False),
     "user_type": (("userType", "user_type"), _user_type, False),
     "location_id": (("locationId", "location_id"), _identifier, True),
@@ -100,7 +94,7 @@ _FIELDS: dict[str, tuple[tuple[str, ...], Callable[[Any], Any], bool]] = {
 _DEFAULTS: dict[str, Any] = {
     "refresh_token": "",
     "expires_in": None,
-    "scopes": "",
+    "scope": "",
     "token_type": "Bearer",
     "user_type": "Location",
     "company_id": "",
@@ -118,9 +112,9 @@ def _lookup(data: Mapping[str, Any], spellings: tuple[str, ...]) -> tuple[str, A
 
 
 def token_payload_parse(data: object) -> TokenPayload:
-    """Validate a token payload; raise :class:`InvalidCredentialsPayload` naming each bad field."""
+    """Validate a token payload; raise :class:`InvalidCredentialsPayloadError` naming bad fields."""
     if not isinstance(data, Mapping):
-        raise InvalidCredentialsPayload({"body": ["Must be a JSON object."]})
+        raise InvalidCredentialsPayloadError({"body": ["Must be a JSON object."]})
     values: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for attribute, (spellings, parse, required) in _FIELDS.items():
@@ -135,5 +129,5 @@ def token_payload_parse(data: object) -> TokenPayload:
         except ValueError as exc:
             errors[key] = [str(exc)]
     if errors:
-        raise InvalidCredentialsPayload(errors)
+        raise InvalidCredentialsPayloadError(errors)
     return TokenPayload(**values)

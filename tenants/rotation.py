@@ -24,7 +24,7 @@ class RotationReport:
         return self.re_encrypted + self.current + len(self.unreadable)
 
 
-def _raw_columns() -> dict[str, ExpressionWrapper]:
+def _raw_columns() -> dict[str, ExpressionWrapper[F]]:
     # The stored ciphertext as bytes, bypassing the field's decryption.
     return {
         f"raw_{name}": ExpressionWrapper(F(name), output_field=models.BinaryField())

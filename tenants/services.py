@@ -7,12 +7,16 @@ tenant's child without the tenants app knowing it exists.
 
 from __future__ import annotations
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from django.db.models import F
 
 from tenants.models import Membership, Tenant, TenantSecret
 from tenants.signals import credentials_changed_on_commit
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 __all__ = [
     "membership_grant",
@@ -62,7 +66,7 @@ def tenant_mark_uninstalled(
     )
 
 
-def membership_grant(*, tenant: Tenant, user: AbstractBaseUser, role: str) -> Membership:
+def membership_grant(*, tenant: Tenant, user: User, role: str) -> Membership:
     """Give ``user`` ``role`` in ``tenant``, creating or updating the membership."""
     membership, _created = Membership.objects.update_or_create(
         tenant=tenant, user=user, defaults={"role": Membership.Role(role)}

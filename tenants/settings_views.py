@@ -10,7 +10,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tenants.access import tenant_access_for_user
+from tenants.access import TenantAccess, tenant_access_for_user
+from tenants.forms import ApprovalPolicyForm
 from tenants.models import Tenant, TenantSecret
 from tenants.navigation import tenant_nav
 
@@ -52,8 +53,21 @@ def _members(tenant: Tenant) -> list[Any]:
 @login_required
 def tenant_settings(request: HttpRequest, slug: str) -> HttpResponse:
     access = tenant_access_for_user(request.user, slug)
+    return settings_page(request, access)
+
+
+def settings_page(
+    request: HttpRequest,
+    access: TenantAccess,
+    *,
+    policy_form: ApprovalPolicyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     tokens = access.tenant.api_tokens.all()
+    if policy_form is None:
+        policy_form = ApprovalPolicyForm(initial={"approval_policy": access.tenant.approval_policy})
     context = {
+        "policy_form": policy_form,
         "nav": tenant_nav(request.user, access, "settings"),
         "tenant": access.tenant,
         "connection": tenant_connection(access.tenant),
@@ -61,4 +75,4 @@ def tenant_settings(request: HttpRequest, slug: str) -> HttpResponse:
         "active_tokens": sum(1 for token in tokens if token.is_active()),
         "token_count": len(tokens),
     }
-    return render(request, "tenants/settings.html", context)
+    return render(request, "tenants/settings.html", context, status=status)

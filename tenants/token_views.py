@@ -36,6 +36,7 @@ def _create(request: HttpRequest, access: TenantAccess) -> tuple[ApiTokenForm, s
         created_by=request.user,
         expires_at=form.expires_at(),
         role=form.cleaned_data["role"],
+        scopes=frozenset(form.cleaned_data["scopes"]),
     )
     return ApiTokenForm(), plaintext
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -12,8 +13,11 @@ from django.views.decorators.http import require_POST
 
 from tenants.models import Membership, Tenant
 from tenants.settings_views import tenant_connection
-from tenants.webhook_signatures import SignatureRejected, webhook_signature_verify
-from tenants.webhooks import WebhookRejected, app_event_parse, app_event_receive
+from tenants.webhook_signatures import SignatureRejectedError, webhook_signature_verify
+from tenants.webhooks import WebhookRejectedError, app_event_parse, app_event_receive
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +30,7 @@ class TenantRow:
     needs_reconnect: bool
 
 
-def _tenant_rows(user: object) -> list[TenantRow]:
+def _tenant_rows(user: User) -> list[TenantRow]:
     memberships = (
         Membership.objects.filter(user=user)
         .select_related("tenant", "tenant__secret")
@@ -67,7 +71,7 @@ def ghl_webhook(request: HttpRequest) -> JsonResponse:
         return _webhook_answer(413, code="too_large", message="The body is over 64 KB.")
     try:
         webhook_signature_verify(body=body, headers=request.headers)
-    except SignatureRejected as exc:
+    except SignatureRejectedError as exc:
         return _webhook_answer(401, code="invalid_signature", message=str(exc))
     except ImproperlyConfigured:
         logger.exception("GHL webhook keys are misconfigured")
@@ -77,6 +81,6 @@ def ghl_webhook(request: HttpRequest) -> JsonResponse:
         outcome = app_event_receive(event)
     except ValueError:
         return _webhook_answer(400, code="invalid_json", message="The body is not JSON.")
-    except WebhookRejected as exc:
+    except WebhookRejectedError as exc:
         return _webhook_answer(exc.status, code="rejected", message=exc.message)
     return _webhook_answer(200, status=outcome)

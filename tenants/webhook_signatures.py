@@ -21,13 +21,18 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from config.errors import HubError
+
 ED25519_HEADER = "X-GHL-Signature"
 RSA_HEADER = "X-WH-Signature"
 _MAX_SIGNATURE = 2048
 
 
-class SignatureRejected(Exception):
+class SignatureRejectedError(HubError):
     """Missing, malformed or wrong signature; the message says which, never more."""
+
+    code = "invalid_signature"
+    permanent = True
 
 
 @functools.lru_cache(maxsize=8)
@@ -47,11 +52,11 @@ def load_public_key(text: str) -> Ed25519PublicKey | RSAPublicKey:
 
 def _decoded(signature: str) -> bytes:
     if len(signature) > _MAX_SIGNATURE:
-        raise SignatureRejected("The signature is too long.")
+        raise SignatureRejectedError("The signature is too long.")
     try:
         return base64.b64decode(signature.strip(), validate=True)
     except (ValueError, binascii.Error):
-        raise SignatureRejected("The signature is not base64.") from None
+        raise SignatureRejectedError("The signature is not base64.") from None
 
 
 def _verify(key: Ed25519PublicKey | RSAPublicKey, signature: bytes, body: bytes) -> None:
@@ -61,7 +66,7 @@ def _verify(key: Ed25519PublicKey | RSAPublicKey, signature: bytes, body: bytes)
         else:
             key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
     except InvalidSignature:
-        raise SignatureRejected("The signature does not match the body.") from None
+        raise SignatureRejectedError("The signature does not match the body.") from None
 
 
 def _key_for(setting: str, expected: type) -> Ed25519PublicKey | RSAPublicKey | None:
@@ -75,19 +80,19 @@ def _key_for(setting: str, expected: type) -> Ed25519PublicKey | RSAPublicKey | 
 
 
 def webhook_signature_verify(*, body: bytes, headers: Mapping[str, str]) -> str:
-    """Return the scheme that proved ``body`` came from GHL; raise :class:`SignatureRejected`."""
+    """The scheme that proved ``body`` came from GHL; raises :class:`SignatureRejectedError`."""
     current = headers.get(ED25519_HEADER)
     legacy = headers.get(RSA_HEADER)
     if current:
         key = _key_for("GHL_WEBHOOK_PUBLIC_KEY", Ed25519PublicKey)
         if key is None:
-            raise SignatureRejected("Ed25519 signatures are not accepted here.")
+            raise SignatureRejectedError("Ed25519 signatures are not accepted here.")
         _verify(key, _decoded(current), body)
         return "ed25519"
     if legacy:
         key = _key_for("GHL_WEBHOOK_LEGACY_PUBLIC_KEY", RSAPublicKey)
         if key is None:
-            raise SignatureRejected("Legacy RSA signatures are not accepted here.")
+            raise SignatureRejectedError("Legacy RSA signatures are not accepted here.")
         _verify(key, _decoded(legacy), body)
         return "rsa-sha256"
-    raise SignatureRejected(f"The request carries no {ED25519_HEADER} signature.")
+    raise SignatureRejectedError(f"The request carries no {ED25519_HEADER} signature.")

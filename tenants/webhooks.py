@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.errors import HubError
 from config.logging import tenant_logging
 from tenants.models import Tenant, TenantSecret, WebhookEvent
 from tenants.services import tenant_uninstall
@@ -31,12 +32,14 @@ UNINSTALL = "UNINSTALL"
 RETENTION = timedelta(days=7)
 
 
-class WebhookRejected(Exception):
+class WebhookRejectedError(HubError):
     """A signed delivery the hub will not act on; ``status`` is the HTTP answer."""
+
+    code = "rejected"
+    permanent = True
 
     def __init__(self, message: str, *, status: int = 400) -> None:
         super().__init__(message)
-        self.message = message
         self.status = status
 
 
@@ -61,17 +64,17 @@ def _sent_at(data: dict[str, Any]) -> datetime | None:
     try:
         moment = datetime.fromisoformat(str(raw))
     except ValueError:
-        raise WebhookRejected("timestamp must be an ISO 8601 date and time.") from None
-    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, timezone.utc)
+        raise WebhookRejectedError("timestamp must be an ISO 8601 date and time.") from None
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, UTC)
 
 
 def app_event_parse(data: object, *, body: bytes) -> AppEvent:
-    """The fields the hub uses from a webhook body; raise :class:`WebhookRejected`."""
+    """The fields the hub uses from a webhook body; raise :class:`WebhookRejectedError`."""
     if not isinstance(data, dict):
-        raise WebhookRejected("The body must be a JSON object.")
+        raise WebhookRejectedError("The body must be a JSON object.")
     event_type = _text(data, "type")
     if not event_type:
-        raise WebhookRejected("type is required.")
+        raise WebhookRejectedError("type is required.")
     delivery_id = _text(data, "webhookId", 128) or "sha256:" + hashlib.sha256(body).hexdigest()
     return AppEvent(
         event_type=event_type,
@@ -87,7 +90,7 @@ def _require_fresh(event: AppEvent, *, now: datetime) -> None:
         return
     window = timedelta(seconds=settings.GHL_WEBHOOK_MAX_AGE)
     if not now - window <= event.sent_at <= now + window:
-        raise WebhookRejected(
+        raise WebhookRejectedError(
             "The event's timestamp is outside the accepted window; it is not processed."
         )
 

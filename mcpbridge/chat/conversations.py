@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.errors import HubError
 from mcpbridge.chat.models import Conversation, Message
 from mcpbridge.chat.transcript import ChatMessage
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 MAX_TITLE = 200
 AUTO_TITLE = 60
 
 
-class ConversationNotFound(Exception):
-    message = "This conversation does not exist, or is not yours."
+class ConversationNotFoundError(HubError):
+    code = "not_found"
+    default_message = "This conversation does not exist, or is not yours."
+    permanent = True
 
 
-class InvalidTitle(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class InvalidTitleError(HubError):
+    code = "invalid_title"
+    permanent = True
 
 
 def title_from(text: str) -> str:
@@ -34,20 +39,20 @@ def title_from(text: str) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
-def conversation_list(*, tenant: Any, user: Any) -> QuerySet[Conversation]:
+def conversation_list(*, tenant: Tenant, user: Any) -> QuerySet[Conversation]:
     """``user``'s conversations with ``tenant``'s assistant, the most recent first."""
     return Conversation.objects.filter(tenant=tenant, user=user)
 
 
-def conversation_for_user(*, tenant: Any, user: Any, conversation_id: Any) -> Conversation:
-    """One of ``user``'s conversations in ``tenant``; ``ConversationNotFound`` otherwise."""
+def conversation_for_user(*, tenant: Tenant, user: Any, conversation_id: Any) -> Conversation:
+    """One of ``user``'s conversations in ``tenant``; ``ConversationNotFoundError`` otherwise."""
     try:
         return conversation_list(tenant=tenant, user=user).get(pk=int(conversation_id))
     except (Conversation.DoesNotExist, TypeError, ValueError):
-        raise ConversationNotFound() from None
+        raise ConversationNotFoundError() from None
 
 
-def conversation_create(*, tenant: Any, user: Any, title: str = "") -> Conversation:
+def conversation_create(*, tenant: Tenant, user: Any, title: str = "") -> Conversation:
     """A new, empty conversation."""
     return Conversation.objects.create(tenant=tenant, user=user, title=title[:MAX_TITLE])
 
@@ -56,9 +61,9 @@ def conversation_rename(*, conversation: Conversation, title: str) -> Conversati
     """Give ``conversation`` a new title (1 to 200 characters once trimmed)."""
     cleaned = " ".join(title.split())
     if not cleaned:
-        raise InvalidTitle("A title cannot be empty.")
+        raise InvalidTitleError("A title cannot be empty.")
     if len(cleaned) > MAX_TITLE:
-        raise InvalidTitle(f"A title can be at most {MAX_TITLE} characters long.")
+        raise InvalidTitleError(f"A title can be at most {MAX_TITLE} characters long.")
     conversation.title = cleaned
     conversation.save(update_fields=["title"])
     return conversation
@@ -76,7 +81,7 @@ def conversation_append(*, conversation: Conversation, messages: list[ChatMessag
         for row in rows:
             # One by one: their ids keep their order, which history relies on.
             row.save(force_insert=True)
-        fields = {"updated_at": timezone.now()}
+        fields: dict[str, Any] = {"updated_at": timezone.now()}
         first_user = next((m for m in messages if m.role == "user" and m.content), None)
         if not conversation.title and first_user is not None:
             fields["title"] = title_from(first_user.content)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from django.utils.safestring import SafeString
 
@@ -13,13 +13,36 @@ from mcpbridge.chat.models import Message
 from mcpbridge.chat.rendering import markdown_html
 from mcpbridge.chat.transcript import ToolCall
 
-CardState = Literal["done", "error", "cancelled", "missing"]
+CardState = Literal["done", "error", "cancelled", "declined", "waiting", "missing"]
 STATE_LABELS = {
     "done": "Done",
     "error": "Error",
     "cancelled": "Cancelled",
+    "declined": "Declined",
+    "waiting": "Waiting for approval",
     "missing": "No result",
 }
+DECISION_LABELS = {
+    "approved": "Approved",
+    "declined": "Declined",
+    "timeout": "No answer in time: declined",
+    "stopped": "Stopped before an answer: declined",
+}
+
+
+def approval_view(call_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    """A stored (or pending) approval as the card shows it, with its outcome in words."""
+    decision = record.get("decision") or ""
+    outcome = DECISION_LABELS.get(decision, "")
+    if outcome and record.get("by"):
+        outcome += f" by {record['by']}"
+    return {
+        "id": call_id,
+        "risk": record.get("risk", ""),
+        "summary": record.get("summary", ""),
+        "decision": decision,
+        "outcome": outcome,
+    }
 
 
 def duration_label(milliseconds: int | None) -> str:
@@ -53,6 +76,7 @@ class ToolCard:
     state: CardState
     result: str = ""
     duration_ms: int | None = None
+    approval: dict[str, Any] | None = None
 
     @property
     def state_label(self) -> str:
@@ -79,26 +103,34 @@ class Turn:
     parts: list[Part] = field(default_factory=list)
 
 
-def _card(call: ToolCall, answer: Message | None) -> ToolCard:
+def _card(call: ToolCall, answer: Message | None, pending: dict[str, Any] | None) -> ToolCard:
     card = ToolCard(id=call.id, name=call.name, arguments=pretty_arguments(call), state="missing")
     if answer is None:
+        if pending is not None:
+            card.state = "waiting"
+            card.approval = approval_view(call.id, pending)
         return card
     card.result = pretty_result(answer.content)
     card.duration_ms = answer.duration_ms
-    if answer.error_code == "cancelled":
-        card.state = "cancelled"
+    if answer.approval:
+        card.approval = approval_view(call.id, answer.approval)
+    if answer.error_code in ("cancelled", "declined"):
+        card.state = answer.error_code  # type: ignore[assignment]
     else:
         card.state = "error" if answer.is_error else "done"
     return card
 
 
-def _assistant_parts(message: Message, answers: dict[str, Message]) -> list[Part]:
+def _assistant_parts(
+    message: Message, answers: dict[str, Message], pending: dict[str, dict[str, Any]]
+) -> list[Part]:
     parts = []
     if message.content:
         parts.append(Part(kind="text", html=markdown_html(message.content)))
     for raw in message.tool_calls or []:
         call = ToolCall.from_dict(raw)
-        parts.append(Part(kind="tool", card=_card(call, answers.get(call.id))))
+        card = _card(call, answers.get(call.id), pending.get(call.id))
+        parts.append(Part(kind="tool", card=card))
     if message.status == Message.Status.STOPPED:
         parts.append(Part(kind="notice", notice="Stopped."))
     elif message.status == Message.Status.ERROR:
@@ -106,8 +138,25 @@ def _assistant_parts(message: Message, answers: dict[str, Message]) -> list[Part
     return parts
 
 
-def history_turns(messages: Iterable[Message]) -> list[Turn]:
-    """``messages`` grouped into the user's turns and the assistant's."""
+def unanswered_calls(messages: Iterable[Message]) -> list[str]:
+    """The ids of the tool calls in ``messages`` that have no result (yet)."""
+    rows = list(messages)
+    answered = {m.tool_call_id for m in rows if m.role == Message.Role.TOOL}
+    return [
+        str(raw.get("id", ""))
+        for m in rows
+        if m.role == Message.Role.ASSISTANT
+        for raw in m.tool_calls or []
+        if str(raw.get("id", "")) not in answered
+    ]
+
+
+def history_turns(
+    messages: Iterable[Message], pending: dict[str, dict[str, Any]] | None = None
+) -> list[Turn]:
+    """``messages`` grouped into the user's turns and the assistant's; ``pending``: the
+    approvals still waiting, by call id."""
+    pending = pending or {}
     rows = list(messages)
     answers = {m.tool_call_id: m for m in rows if m.role == Message.Role.TOOL}
     turns: list[Turn] = []
@@ -117,5 +166,5 @@ def history_turns(messages: Iterable[Message]) -> list[Turn]:
         elif message.role == Message.Role.ASSISTANT:
             if not turns or turns[-1].role != "assistant":
                 turns.append(Turn(role="assistant"))
-            turns[-1].parts.extend(_assistant_parts(message, answers))
+            turns[-1].parts.extend(_assistant_parts(message, answers, pending))
     return turns

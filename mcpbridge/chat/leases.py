@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
 
+from config.errors import HubError
+
 logger = logging.getLogger(__name__)
 
 
-class ConversationBusy(Exception):
+class ConversationBusyError(HubError):
     code = "conversation_busy"
-    message = (
+    default_message = (
         "A reply is already being written for this conversation in another window. "
         "Send your message again once it is finished."
     )
@@ -56,7 +58,7 @@ def _cache_failed(action: str, conversation_id: int, exc: Exception) -> None:
 
 
 def conversation_lease_take(*, conversation_id: int, seconds: int) -> ConversationLease:
-    """The conversation's lease for ``seconds``; ``ConversationBusy`` while a turn holds it."""
+    """The conversation's lease for ``seconds``; ``ConversationBusyError`` while a turn holds it."""
     lease = ConversationLease(conversation_id, secrets.token_hex(16), seconds)
     try:
         taken = cache.add(lease.key, lease.token, seconds)
@@ -64,7 +66,7 @@ def conversation_lease_take(*, conversation_id: int, seconds: int) -> Conversati
         _cache_failed("taken", conversation_id, exc)
         return dataclasses.replace(lease, held=False)
     if not taken:
-        raise ConversationBusy()
+        raise ConversationBusyError()
     return lease
 
 

@@ -64,6 +64,8 @@ class Message(models.Model):
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DONE)
+    # Tool messages of a call that needed approval: {"risk", "summary", "decision", "by", "at"}.
+    approval = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -73,6 +75,7 @@ class Message(models.Model):
         return f"{self.role} message {self.pk} of conversation {self.conversation_id}"
 
     def to_chat_message(self) -> ChatMessage:
+        # role and status are CharFields limited by their choices to ChatMessage's Literals.
         return ChatMessage(
             role=self.role,  # type: ignore[arg-type]
             content=self.content,
@@ -82,8 +85,9 @@ class Message(models.Model):
             is_error=self.is_error,
             error_code=self.error_code,
             duration_ms=self.duration_ms,
-            status=self.status,  # type: ignore[arg-type]
+            status=self.status,  # type: ignore[arg-type]  # as role
             error=self.error,
+            approval=self.approval,
         )
 
     @classmethod
@@ -100,4 +104,5 @@ class Message(models.Model):
             error=message.error,
             duration_ms=message.duration_ms,
             status=message.status,
+            approval=message.approval,
         )

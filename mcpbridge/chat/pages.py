@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
@@ -22,16 +22,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from config.logging import tenant_logging
 from mcpbridge.chat.agent.model_client import AgentConfig
+from mcpbridge.chat.approvals import approvals_waiting
 from mcpbridge.chat.conversations import (
-    ConversationNotFound,
-    InvalidTitle,
+    ConversationNotFoundError,
+    InvalidTitleError,
     conversation_delete,
     conversation_for_user,
     conversation_list,
     conversation_messages,
     conversation_rename,
 )
-from mcpbridge.chat.history import history_turns
+from mcpbridge.chat.history import Turn, history_turns, unanswered_calls
 from mcpbridge.chat.models import Conversation
 from mcpbridge.chat.schema_forms import form_fields
 from mcpbridge.supervisor.errors import BridgeError
@@ -41,7 +42,11 @@ from tenants.access import (
     atenant_access_for_user,
     tenant_access_for_user,
 )
+from tenants.models import DESTRUCTIVE, OUTBOUND
 from tenants.navigation import tenant_nav
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 # The pages run no inline script and load nothing from elsewhere; a script that slipped
 # into a page (from the model or a tool) would not run.
@@ -75,13 +80,21 @@ def content_security_policy(view: Callable[..., Any]) -> Callable[..., Any]:
 def _conversation_or_404(access: TenantAccess, user: Any, pk: int) -> Conversation:
     try:
         return conversation_for_user(tenant=access.tenant, user=user, conversation_id=pk)
-    except ConversationNotFound as exc:
+    except ConversationNotFoundError as exc:
         raise Http404(exc.message) from None
 
 
-def _chat_context(request: HttpRequest, access: TenantAccess, conversation: Conversation | None):
+def _history(conversation: Conversation) -> list[Turn]:
+    messages = conversation_messages(conversation=conversation)
+    waiting = approvals_waiting(conversation=conversation.pk, call_ids=unanswered_calls(messages))
+    return history_turns(messages, waiting)
+
+
+def _chat_context(
+    request: HttpRequest, access: TenantAccess, conversation: Conversation | None
+) -> dict[str, Any]:
     user = request.user
-    turns = history_turns(conversation_messages(conversation=conversation)) if conversation else []
+    turns = _history(conversation) if conversation else []
     return {
         "nav": tenant_nav(user, access, "chat"),
         "conversation": conversation,
@@ -116,7 +129,7 @@ def conversation_rename_view(request: HttpRequest, slug: str, pk: int) -> HttpRe
     conversation = _conversation_or_404(access, request.user, pk)
     try:
         conversation_rename(conversation=conversation, title=request.POST.get("title", ""))
-    except InvalidTitle as exc:
+    except InvalidTitleError as exc:
         context = _chat_context(request, access, conversation)
         context["rename_error"] = exc.message
         return render(request, "chat/chat.html", context, status=400)
@@ -137,8 +150,11 @@ def conversation_delete_view(request: HttpRequest, slug: str, pk: int) -> HttpRe
 
 # --- the tool explorer ---------------------------------------------------------------
 
+# Tools the explorer runs only after the person confirms, naming the record.
+CONFIRMED_RISKS = frozenset({DESTRUCTIVE, OUTBOUND})
 
-async def _tool_listing(tenant: Any) -> tuple[list[dict[str, Any]], str]:
+
+async def _tool_listing(tenant: Tenant) -> tuple[list[dict[str, Any]], str]:
     """The tenant's tools with their form fields, or an error message fit to show."""
     try:
         with tenant_logging(tenant.slug):
@@ -151,6 +167,8 @@ async def _tool_listing(tenant: Any) -> tuple[list[dict[str, Any]], str]:
             "description": tool.get("description", ""),
             "fields": form_fields(tool["inputSchema"]),
             "read_only": bool(tool.get("annotations", {}).get("readOnlyHint")),
+            "risk": tool.get("risk", ""),
+            "confirm": tool.get("risk") in CONFIRMED_RISKS,
         }
         for tool in tools
     ], ""

@@ -60,6 +60,8 @@ class ChatMessage:
     status: Status = "done"
     # A turn that failed: the plain message the user was shown.
     error: str = ""
+    # Tool messages of a call that needed a person's approval: risk, summary, decision, by, at.
+    approval: dict[str, Any] | None = None
 
     @property
     def size(self) -> int:

@@ -10,17 +10,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.db import transaction
 from django.urls import reverse
 
+from config.errors import HubError
 from mcpbridge.chat.agent.loop import AgentLoop
-from mcpbridge.chat.agent.model_client import AgentConfig, ModelNotConfigured
+from mcpbridge.chat.agent.model_client import AgentConfig, ModelNotConfiguredError
 from mcpbridge.chat.conversations import (
-    ConversationNotFound,
+    ConversationNotFoundError,
     conversation_append,
     conversation_create,
     conversation_for_user,
@@ -29,7 +30,7 @@ from mcpbridge.chat.conversations import (
 )
 from mcpbridge.chat.events import ChatEvent, Emit
 from mcpbridge.chat.leases import (
-    ConversationBusy,
+    ConversationBusyError,
     ConversationLease,
     KeptLease,
     conversation_lease_kept,
@@ -40,6 +41,9 @@ from mcpbridge.chat.models import Conversation
 from mcpbridge.chat.rendering import markdown_html
 from mcpbridge.chat.transcript import ChatMessage
 
+if TYPE_CHECKING:
+    from tenants.models import Tenant
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 20_000
@@ -49,11 +53,11 @@ INTERNAL_ERROR = "Something went wrong on our side. The conversation is kept; tr
 LEASE_MARGIN = 30
 
 
-class ChatRefused(Exception):
+class ChatRefusedError(HubError):
+    permanent = True
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
 
 
 def chat_url(conversation: Conversation) -> str:
@@ -64,9 +68,9 @@ def chat_url(conversation: Conversation) -> str:
 
 def _checked_text(text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
-        raise ChatRefused("empty_message", "Write a message first.")
+        raise ChatRefusedError("empty_message", "Write a message first.")
     if len(text) > MAX_MESSAGE_CHARS:
-        raise ChatRefused(
+        raise ChatRefusedError(
             "message_too_long", f"A message can be at most {MAX_MESSAGE_CHARS:,} characters long."
         )
     return text.strip()
@@ -79,7 +83,7 @@ def lease_seconds(config: AgentConfig) -> int:
 
 
 def _conversation(
-    *, tenant: Any, user: Any, conversation_id: int | None, text: str
+    *, tenant: Tenant, user: Any, conversation_id: int | None, text: str
 ) -> tuple[Conversation, bool]:
     if conversation_id is None:
         return conversation_create(tenant=tenant, user=user, title=title_from(text)), True
@@ -87,14 +91,14 @@ def _conversation(
         conversation = conversation_for_user(
             tenant=tenant, user=user, conversation_id=conversation_id
         )
-    except ConversationNotFound as exc:
-        raise ChatRefused("not_found", exc.message) from None
+    except ConversationNotFoundError as exc:
+        raise ChatRefusedError("not_found", exc.message) from None
     return conversation, False
 
 
 @database_sync_to_async
 def _open(
-    *, tenant: Any, user: Any, conversation_id: int | None, text: str, seconds: int
+    *, tenant: Tenant, user: Any, conversation_id: int | None, text: str, seconds: int
 ) -> tuple[Conversation, bool, list[ChatMessage], ConversationLease]:
     lease = None
     try:
@@ -151,7 +155,7 @@ def _recorder(conversation: Conversation, emit: Emit) -> Any:
 
 async def chat_turn(
     *,
-    tenant: Any,
+    tenant: Tenant,
     user: Any,
     conversation_id: int | None,
     text: Any,
@@ -162,7 +166,7 @@ async def chat_turn(
     config = config or AgentConfig.from_settings()
     try:
         if not config.configured:
-            raise ChatRefused(ModelNotConfigured.code, ModelNotConfigured().message)
+            raise ChatRefusedError(ModelNotConfiguredError.code, ModelNotConfiguredError().message)
         checked = _checked_text(text)
         conversation, created, history, lease = await _open_or_give_back(
             tenant=tenant,
@@ -171,7 +175,7 @@ async def chat_turn(
             text=checked,
             seconds=lease_seconds(config),
         )
-    except (ChatRefused, ConversationBusy) as exc:
+    except (ChatRefusedError, ConversationBusyError) as exc:
         await emit(
             {
                 "type": "chat.error",
@@ -187,6 +191,7 @@ async def chat_turn(
             created=created,
             history=history,
             tenant=tenant,
+            user=user,
             emit=_released_before_the_end(emit, kept),
             config=config,
         )
@@ -210,7 +215,8 @@ async def _answer(
     conversation: Conversation,
     created: bool,
     history: list[ChatMessage],
-    tenant: Any,
+    tenant: Tenant,
+    user: Any,
     emit: Emit,
     config: AgentConfig,
 ) -> None:
@@ -230,6 +236,7 @@ async def _answer(
         record=_recorder(conversation, emit),
         config=config,
         conversation=conversation.pk,
+        user=user,
     )
     try:
         await loop.run(history)

@@ -31,5 +31,6 @@ code = main(environ)
 # teardown of the SDK's many models saves about half a second on every stop.
 logging.shutdown()
 sys.stderr.flush()
-sys.__stdout__.flush()
+if sys.__stdout__ is not None:
+    sys.__stdout__.flush()
 os._exit(code)

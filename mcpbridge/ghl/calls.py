@@ -14,13 +14,17 @@ from jsonschema import Draft202012Validator
 
 from mcpbridge.ghl.catalogue import LocationSlot, Operation
 from mcpbridge.ghl.client import PreparedRequest
+from mcpbridge.ghl.errors import GhlServerError
 
 LOCATION_KEYS = frozenset({"locationId", "location_id"})
 MAX_ERRORS = 5
 
 
-class ArgumentError(Exception):
+class ArgumentError(GhlServerError):
     """The caller's arguments cannot be sent; the message says why."""
+
+    code = "invalid_arguments"
+    permanent = True
 
 
 @lru_cache(maxsize=1024)
@@ -121,9 +125,9 @@ def request_build(
     }
     params: list[tuple[str, str]] = []
     for param in op.params:
-        if param.location == "query" and arguments.get(param.name) is not None:
+        if param.location == "query" and not param.mirror and arguments.get(param.name) is not None:
             params.extend(query_pairs(param.name, arguments[param.name]))
-    body = arguments.get("body")
+    body = body_filled(op, arguments.get("body"))
     for slot in slots:
         value = slot_value(slot, location_id)
         if slot.location == "path":
@@ -135,7 +139,24 @@ def request_build(
     missing = [name for name in _path_names(op.path) if name not in path_values]
     if missing:
         raise ArgumentError(f"missing path parameter(s): {', '.join(missing)}")
+    for param in op.params:
+        if param.mirror:
+            params.extend(query_pairs(param.name, path_values[param.name]))
     return _with_body(op, fill_path(op.path, path_values), params, body)
+
+
+def body_filled(op: Operation, body: Any) -> Any:
+    """The caller's body with the fields the server fills, or {} where the spec needs one."""
+    if op.body is None:
+        return body
+    if body is None and op.body.required and op.body.schema.get("type", "object") == "object":
+        body = {}
+    if isinstance(body, dict) and op.fills:
+        body = dict(body)
+        for fill in op.fills:
+            if body.get(fill.name) is None:
+                body[fill.name] = fill.value_for(body)
+    return body
 
 
 def _path_names(template: str) -> list[str]:
@@ -152,7 +173,7 @@ def _path_names(template: str) -> list[str]:
 def _with_body(
     op: Operation, path: str, params: list[tuple[str, str]], body: Any
 ) -> PreparedRequest:
-    common = {
+    common: dict[str, Any] = {
         "method": op.method,
         "path": path,
         "template": op.path,
@@ -163,28 +184,32 @@ def _with_body(
     if body is None or op.body is None:
         return PreparedRequest(**common, json=body if op.body is not None else None)
     if op.body.content_type == "multipart/form-data":
-        data, files = multipart_parts(op, body)
-        return PreparedRequest(**common, data=data, files=files)
+        return PreparedRequest(**common, files=multipart_parts(op, body))
     if op.body.content_type == "application/x-www-form-urlencoded":
         return PreparedRequest(**common, data={k: query_value(v) for k, v in body.items()})
     return PreparedRequest(**common, json=body)
 
 
-def multipart_parts(
-    op: Operation, body: dict[str, Any]
-) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
-    props = (op.body.schema if op.body else {}).get("properties", {})
-    data: dict[str, str] = {}
-    files: dict[str, tuple[str, bytes]] = {}
+def multipart_parts(op: Operation, body: dict[str, Any]) -> dict[str, tuple[str | None, bytes]]:
+    """Every field as a part: files (base64 in the schema) decoded, the rest as text.
+
+    Text fields go as parts without a file name, so the request is multipart/form-data
+    as the spec says even when it carries no file.
+    """
+    schema = op.body.schema if op.body else {}
+    props = schema.get("properties", {})
+    extra = schema.get("additionalProperties")
+    parts: dict[str, tuple[str | None, bytes]] = {}
     for name, value in body.items():
-        if props.get(name, {}).get("contentEncoding") == "base64":
+        field = props.get(name, extra if isinstance(extra, dict) else {})
+        if field.get("contentEncoding") == "base64":
             try:
-                files[name] = (name, base64.b64decode(str(value), validate=True))
+                parts[name] = (name, base64.b64decode(str(value), validate=True))
             except (binascii.Error, ValueError):
                 raise ArgumentError(f"body.{name} must be base64-encoded file content") from None
         else:
-            data[name] = query_value(value)
-    return data, files
+            parts[name] = (None, query_value(value).encode())
+    return parts
 
 
 def operation_request(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mcpbridge.ghl.search import OperationIndex
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.json")
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -21,6 +23,8 @@ class Param:
     required: bool
     schema: dict[str, Any]
     description: str | None = None
+    # A query parameter named like a path parameter: sent with the path's value.
+    mirror: bool = False
 
     def json_schema(self) -> dict[str, Any]:
         schema = dict(self.schema)
@@ -45,6 +49,18 @@ class LocationSlot:
     value: str | None = None  # a constant (altType="location"); None means the location id
 
 
+@dataclass(frozen=True, slots=True)
+class BodyFill:
+    """A body field the spec requires that the server fills when the caller leaves it out."""
+
+    name: str
+    value: Any = None
+    source: str | None = None  # take the value of this other body field instead
+
+    def value_for(self, body: dict[str, Any]) -> Any:
+        return body.get(self.source) if self.source else self.value
+
+
 @dataclass(frozen=True)
 class Operation:
     id: str
@@ -59,6 +75,7 @@ class Operation:
     location_slots: tuple[LocationSlot, ...]
     description: str | None = None
     deprecated: bool = False
+    fills: tuple[BodyFill, ...] = ()
 
     @property
     def idempotent(self) -> bool:
@@ -73,7 +90,18 @@ class Operation:
 
     def visible_params(self) -> list[Param]:
         hidden = self.slot_names("path") | self.slot_names("query")
-        return [param for param in self.params if param.name not in hidden]
+        return [param for param in self.params if param.name not in hidden and not param.mirror]
+
+    @property
+    def body_required(self) -> bool:
+        """Whether a caller must give a body: the spec requires one that has required parts."""
+        if self.body is None or not self.body.required:
+            return False
+        schema = self.body.schema
+        if schema.get("type", "object") != "object":
+            return True
+        filled = {fill.name for fill in self.fills} | self.slot_names("body")
+        return bool(set(schema.get("required", ())) - filled) or bool(schema.get("minProperties"))
 
     def summary(self) -> str:
         text = self.description or self.title
@@ -92,9 +120,11 @@ class Operation:
                 required.append(param.name)
         if self.body is not None:
             properties["body"] = body_schema_without_location(
-                self.body.schema, self.slot_names("body")
+                self.body.schema,
+                self.slot_names("body"),
+                frozenset(fill.name for fill in self.fills),
             )
-            if self.body.required and properties["body"].get("required"):
+            if self.body_required:
                 required.append("body")
         schema: dict[str, Any] = {
             "type": "object",
@@ -106,13 +136,18 @@ class Operation:
         return schema
 
 
-def body_schema_without_location(schema: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
-    if not hidden or "properties" not in schema:
+def body_schema_without_location(
+    schema: dict[str, Any], hidden: set[str], optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """The body schema without the location's fields, and with filled fields optional."""
+    if not (hidden or optional) or "properties" not in schema:
         return schema
     trimmed = dict(schema)
     trimmed["properties"] = {k: v for k, v in schema["properties"].items() if k not in hidden}
     if "required" in schema:
-        trimmed["required"] = [name for name in schema["required"] if name not in hidden]
+        trimmed["required"] = [
+            name for name in schema["required"] if name not in hidden and name not in optional
+        ]
         if not trimmed["required"]:
             del trimmed["required"]
     return trimmed
@@ -126,18 +161,26 @@ class Group:
     operations: int
 
 
-_WORD = re.compile(r"[a-z0-9]+")
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Words for the operation search (scripts/ghl_vocabulary.py, copied in by the generator)."""
 
-
-def words(text: str) -> list[str]:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)
-    return _WORD.findall(spaced.lower())
+    stop_words: frozenset[str]
+    action_words: frozenset[str]
+    aliases: Mapping[str, Sequence[str]]
+    synonyms: Mapping[str, Sequence[str]]
 
 
 class Catalogue:
-    def __init__(self, groups: Iterable[Group], operations: Iterable[Operation]) -> None:
+    def __init__(
+        self,
+        groups: Iterable[Group],
+        operations: Iterable[Operation],
+        vocabulary: Vocabulary | None = None,
+    ) -> None:
         self.groups = {group.name: group for group in groups}
         self.operations = {op.id: op for op in operations}
+        self.vocabulary = vocabulary or Vocabulary(frozenset(), frozenset(), {}, {})
 
     def __len__(self) -> int:
         return len(self.operations)
@@ -156,33 +199,21 @@ class Catalogue:
     def in_group(self, group: str) -> list[Operation]:
         return [op for op in self if op.group == group]
 
+    @cached_property
+    def index(self) -> OperationIndex:
+        # Built on first use: a child that never searches never pays for it.
+        from mcpbridge.ghl.search import OperationIndex
+
+        return OperationIndex(self, self.vocabulary)
+
     def search(
         self, query: str = "", *, group: str | None = None, limit: int = 20
     ) -> list[Operation]:
-        """Operations ranked by how many query words their id, title, path and group contain."""
-        wanted = words(query)
-        scored: list[tuple[int, str, Operation]] = []
-        for op in self:
-            if group and op.group != group:
-                continue
-            score = match_score(op, wanted)
-            if wanted and score == 0:
-                continue
-            scored.append((-score, op.id, op))
-        scored.sort(key=lambda item: item[:2])
-        return [op for _score, _id, op in scored[:limit]]
-
-
-def match_score(op: Operation, wanted: list[str]) -> int:
-    haystack = set(words(f"{op.id} {op.title} {op.path} {op.group} {op.description or ''}"))
-    score = 0
-    for word in wanted:
-        stem = word.rstrip("s") or word
-        if word in haystack:
-            score += 3
-        elif any(token.startswith(stem) for token in haystack):
-            score += 1
-    return score
+        """Operations best matching ``query`` (all of ``group`` by id when it has no words)."""
+        if not query.strip():
+            return [op for op in self if not group or op.group == group][:limit]
+        ranked = (op for _score, op in self.index.rank(query))
+        return [op for op in ranked if not group or op.group == group][:limit]
 
 
 def operation_from_dict(data: dict[str, Any]) -> Operation:
@@ -204,8 +235,13 @@ def operation_from_dict(data: dict[str, Any]) -> Operation:
                 required=p["required"],
                 schema=p["schema"],
                 description=p.get("description"),
+                mirror=bool(p.get("mirror")),
             )
             for p in data["params"]
+        ),
+        fills=tuple(
+            BodyFill(name=f["name"], value=f.get("value"), source=f.get("from"))
+            for f in data.get("fill", ())
         ),
         body=Body(body["content_type"], body["required"], body["schema"]) if body else None,
         location_slots=tuple(
@@ -215,7 +251,23 @@ def operation_from_dict(data: dict[str, Any]) -> Operation:
     )
 
 
+def vocabulary_from_dict(words: dict[str, Any]) -> Vocabulary:
+    return Vocabulary(
+        stop_words=frozenset(words.get("stop_words", ())),
+        action_words=frozenset(words.get("action_words", ())),
+        aliases=words.get("aliases", {}),
+        synonyms=words.get("synonyms", {}),
+    )
+
+
 def catalogue_load(path: Path = CATALOGUE_PATH) -> Catalogue:
     data = json.loads(path.read_text(encoding="utf-8"))
     groups = [Group(name=name, **info) for name, info in data["groups"].items()]
-    return Catalogue(groups, (operation_from_dict(op) for op in data["operations"]))
+    vocabulary = vocabulary_from_dict(data.get("search", {}))
+    return Catalogue(groups, (operation_from_dict(op) for op in data["operations"]), vocabulary)
+
+
+@lru_cache(maxsize=1)
+def vocabulary_load(path: Path = CATALOGUE_PATH) -> Vocabulary:
+    """The search vocabulary alone, for ranking tools outside the child (the agent)."""
+    return vocabulary_from_dict(json.loads(path.read_text(encoding="utf-8")).get("search", {}))

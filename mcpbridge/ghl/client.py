@@ -7,6 +7,7 @@ import contextlib
 import email.utils
 import json
 import logging
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 
 from mcpbridge.ghl.config import Settings
+from mcpbridge.ghl.errors import GhlServerError
 from mcpbridge.ghl.ratelimit import SlidingWindowLimiter
 
 logger = logging.getLogger("mcpbridge.ghl.client")
@@ -23,6 +25,7 @@ USER_AGENT = "ghl-agent-hub-mcp/1.0"
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 # A 429 means GHL did not run the request, so any method may wait and go again.
 RATE_LIMIT_RETRIES = 3
+MAX_CONNECTIONS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,7 @@ class PreparedRequest:
     params: list[tuple[str, str]]
     json: Any = None
     data: dict[str, str] | None = None
-    files: dict[str, tuple[str, bytes]] | None = None
+    files: dict[str, tuple[str | None, bytes]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,8 +47,10 @@ class GhlResponse:
     data: Any
 
 
-class GhlError(Exception):
+class GhlError(GhlServerError):
     """A call to GHL that did not succeed; the message is safe to show a user."""
+
+    code = "ghl_error"
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -98,7 +103,9 @@ class GhlClient:
                 "User-Agent": USER_AGENT,
             },
             timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-            limits=httpx.Limits(max_connections=10, max_keepalive_connections=5),
+            limits=httpx.Limits(
+                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+            ),
             transport=transport,
             follow_redirects=False,
         )
@@ -107,13 +114,27 @@ class GhlClient:
         await self._http.aclose()
 
     async def send(self, request: PreparedRequest) -> GhlResponse:
-        """Send with GHL's limits respected; raise GhlError when it cannot succeed."""
+        """Send with GHL's limits respected; raise GhlError when it cannot succeed.
+
+        Everything one call does (waiting for the limiter, retries, waits for a 429)
+        ends within ``call_budget``, so the bridge's own timeout never fires first.
+        """
+        deadline = time.monotonic() + self.settings.call_budget
+        try:
+            async with asyncio.timeout(self.settings.call_budget):
+                return await self._send_with_retries(request, deadline)
+        except TimeoutError:
+            raise GhlError(
+                f"GHL did not answer {request.method} {request.template} within "
+                f"{self.settings.call_budget:g} s (retries included); try again shortly."
+            ) from None
+
+    async def _send_with_retries(self, request: PreparedRequest, deadline: float) -> GhlResponse:
         attempt = 0
         rate_limited = 0
         while True:
-            await self.limiter.acquire()
             try:
-                response = await self._send_once(request)
+                response = await self._send_counted(request)
             except httpx.TransportError as exc:
                 if attempt < self.settings.max_retries and network_retry_safe(request, exc):
                     attempt += 1
@@ -122,7 +143,7 @@ class GhlClient:
                 raise GhlError(network_message(request, exc)) from None
             self._note_rate_headers(response)
             if response.status_code == 429:
-                wait = self._rate_limit_wait(response)
+                wait = self._rate_limit_wait(response, deadline)
                 if wait is not None and rate_limited < RATE_LIMIT_RETRIES:
                     rate_limited += 1
                     logger.warning(
@@ -139,12 +160,16 @@ class GhlClient:
                 continue
             return self._result(request, response)
 
+    async def _send_counted(self, request: PreparedRequest) -> httpx.Response:
+        async with self.limiter.place():
+            return await self._send_once(request)
+
     async def _send_once(self, request: PreparedRequest) -> httpx.Response:
         started = time.perf_counter()
         response = await self._http.request(
             request.method,
             request.path,
-            params=request.params,
+            params=tuple(request.params),
             json=request.json,
             data=request.data,
             files=request.files,
@@ -176,11 +201,13 @@ class GhlClient:
             with contextlib.suppress(ValueError):
                 self.limiter.hold(float(interval) / 1000.0)
 
-    def _rate_limit_wait(self, response: httpx.Response) -> float | None:
+    def _rate_limit_wait(self, response: httpx.Response, deadline: float) -> float | None:
+        """Seconds to wait before trying again, or None to report the 429 now."""
         wait = retry_after_seconds(response)
         if wait is None:
             wait = self.settings.rate_window
-        if wait > self.settings.max_rate_limit_wait:
+        too_long = wait > self.settings.max_rate_limit_wait
+        if too_long or time.monotonic() + wait >= deadline:
             return None
         return wait
 
@@ -224,5 +251,12 @@ def error_message(request: PreparedRequest, response: httpx.Response) -> str:
             " (the sub-account's access token was refused; it may have expired or lack this scope)"
         )
     elif status == 429:
-        text += " (GHL's rate limit; try again in a few seconds)"
+        text += rate_limit_note(response)
     return text
+
+
+def rate_limit_note(response: httpx.Response) -> str:
+    wait = retry_after_seconds(response)
+    if wait is None:
+        return " (GHL's rate limit; retry in a few seconds)"
+    return f" (GHL's rate limit; retry after {max(math.ceil(wait), 1)} s)"

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from mcpbridge.ghl.errors import GhlServerError
+
 DEFAULT_BASE_URL = "https://services.leadconnectorhq.com"
 
 
-class ConfigError(Exception):
+class ConfigError(GhlServerError):
     """The environment does not describe a usable server; the message says what to set."""
+
+    code = "config_error"
+    permanent = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +26,9 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL
     toolset: str = "core"
     timeout: float = 30.0
+    # All attempts of one call together (waits and retries included) stay under this,
+    # which must stay under the bridge's MCP_CALL_TIMEOUT (60 s by default).
+    call_budget: float = 50.0
     # GHL allows 100 requests per 10 s per location and app; the web app spends
     # some of the same budget, so a child stays well below it.
     max_requests: int = 90
@@ -80,5 +89,17 @@ def settings_from_env(environ: Mapping[str, str]) -> Settings:
         max_retries=int(_number(environ, "GHL_MAX_RETRIES", 2, minimum=0)),
         max_rate_limit_wait=_number(environ, "GHL_MAX_RATE_LIMIT_WAIT", 30.0, minimum=0),
         max_result_chars=int(_number(environ, "GHL_MAX_RESULT_CHARS", 60_000, minimum=1_000)),
-        log_level=(_text(environ, "GHL_LOG_LEVEL") or "INFO").upper(),
+        call_budget=_number(environ, "GHL_CALL_BUDGET", 50.0, minimum=0.1),
+        log_level=_log_level(environ),
     )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(environ: Mapping[str, str]) -> str:
+    raw = _text(environ, "GHL_LOG_LEVEL") or "INFO"
+    level = raw.upper()
+    if level not in LOG_LEVELS or not isinstance(logging.getLevelName(level), int):
+        raise ConfigError(f"GHL_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw!r}")
+    return level

@@ -21,12 +21,19 @@ class ToolContext:
     location_id: str
     max_result_chars: int
 
-    async def respond(self, request: PreparedRequest) -> types.CallToolResult:
+    async def respond(
+        self, request: PreparedRequest, *, structured: bool = False
+    ) -> types.CallToolResult:
         try:
             response = await self.client.send(request)
         except GhlError as exc:
             return error_result(str(exc))
-        return data_result(response.data, status=response.status, limit=self.max_result_chars)
+        return data_result(
+            response.data,
+            status=response.status,
+            limit=self.max_result_chars,
+            structured=structured,
+        )
 
 
 ToolHandler = Callable[[ToolContext, dict[str, Any]], Awaitable[types.CallToolResult]]

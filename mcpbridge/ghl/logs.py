@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 
-REDACTED = "[redacted]"
-_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}")
+from mcpbridge.ghl.redact import Redactor
 
 
 class RedactingFormatter(logging.Formatter):
-    """Remove the token, and anything shaped like a bearer credential, from whole records."""
+    """Remove the token, and anything shaped like a credential, from whole records."""
 
     def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
         super().__init__(fmt)
-        self.secrets = tuple(secret for secret in secrets if secret)
+        self.redactor = Redactor(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return _BEARER.sub(f"Bearer {REDACTED}", text)
+        return self.redactor.text(super().format(record))
 
 
 def logging_configure(*, level: str, secrets: tuple[str, ...]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import sys
@@ -20,6 +21,7 @@ from mcpbridge.ghl.client import GhlClient
 from mcpbridge.ghl.config import ConfigError, Settings, settings_from_env
 from mcpbridge.ghl.context import ToolContext, ToolEntry, guarded
 from mcpbridge.ghl.logs import logging_configure
+from mcpbridge.ghl.redact import Redactor
 from mcpbridge.ghl.results import error_result
 from mcpbridge.ghl.tools import toolset_build
 
@@ -32,12 +34,34 @@ INSTRUCTIONS = (
     "When no listed tool fits, use search_operations, describe_operation and call_operation."
 )
 INVALID_PARAMS = -32602
+# tools/list answers in pages past this many tools (the full toolset is 521, ~1 MB).
+TOOLS_PAGE_SIZE = 100
+CURSOR_PREFIX = "tools:"
+
+
+def cursor_for(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{offset}".encode()).decode()
+
+
+def cursor_offset(cursor: str | None, total: int) -> int:
+    """Where a page starts; an unknown cursor is the client's error (invalid params)."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        offset = int(text.removeprefix(CURSOR_PREFIX)) if text.startswith(CURSOR_PREFIX) else -1
+    except (ValueError, UnicodeError):
+        offset = -1
+    if not 0 < offset < total:
+        raise MCPError(code=INVALID_PARAMS, message="Invalid cursor for tools/list")
+    return offset
 
 
 def server_build(
     settings: Settings, catalogue: Catalogue, tools: dict[str, ToolEntry]
 ) -> Server[ToolContext]:
     listed = [entry.tool for entry in tools.values()]
+    redactor = Redactor((settings.access_token,))
 
     @asynccontextmanager
     async def lifespan(_server: Server[ToolContext]) -> AsyncIterator[ToolContext]:
@@ -50,20 +74,24 @@ def server_build(
     async def list_tools(
         ctx: Any, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        return types.ListToolsResult(tools=listed)
+        start = cursor_offset(params.cursor if params else None, len(listed))
+        end = start + TOOLS_PAGE_SIZE
+        more = cursor_for(end) if end < len(listed) else None
+        return types.ListToolsResult(tools=listed[start:end], next_cursor=more)
 
     async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.CallToolResult:
         entry = tools.get(params.name)
         if entry is None:
             raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {params.name}")
         try:
-            return await guarded(entry.handler, ctx.lifespan_context, params.arguments or {})
+            result = await guarded(entry.handler, ctx.lifespan_context, params.arguments or {})
         except Exception:
             # A bug of ours must not end the session or leak details: log it, answer plainly.
             logger.exception("tool %s failed", params.name)
             return error_result(
                 f"{params.name} failed inside the GHL tool server; the error was logged."
             )
+        return redactor.result(result)
 
     return Server(
         SERVER_NAME,

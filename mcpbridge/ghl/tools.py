@@ -12,19 +12,21 @@ from mcpbridge.ghl.catalogue import Catalogue, Operation
 from mcpbridge.ghl.config import ConfigError
 from mcpbridge.ghl.context import ToolContext, ToolEntry, ToolHandler
 from mcpbridge.ghl.core import CoreTool, core_tools
+from mcpbridge.ghl.core.outputs import output_schema
 from mcpbridge.ghl.results import error_result, text_result
+from mcpbridge.ghl.risk import (
+    RISK_FROM_META_KEY,
+    operation_annotations,
+    operation_risk,
+    risk_meta,
+)
 
 SEARCH_LIMIT = 50
-
-
-def annotations_for(method: str, title: str) -> types.ToolAnnotations:
-    return types.ToolAnnotations(
-        title=title,
-        read_only_hint=method == "GET",
-        destructive_hint=method == "DELETE",
-        idempotent_hint=method in ("GET", "PUT", "DELETE"),
-        open_world_hint=True,
-    )
+# Which part of the toolset a tool is: "core", "discovery" or "operation". A client that
+# offers a model only some tools (the agent) keeps the core and discovery ones.
+TIER_META_KEY = "ghl-agent-hub/tier"
+# On an operation's own tool: its catalogue id, so a client can search for it.
+OPERATION_META_KEY = "ghl-agent-hub/operation"
 
 
 def core_entry(core: CoreTool, op: Operation) -> ToolEntry:
@@ -34,13 +36,15 @@ def core_entry(core: CoreTool, op: Operation) -> ToolEntry:
         request = request_build(
             op, routed, location_id=ctx.location_id, extra_slots=core.extra_slots
         )
-        return await ctx.respond(request)
+        return await ctx.respond(request, structured=True)
 
     tool = types.Tool(
         name=core.name,
         description=core.description,
         input_schema=core.input_schema(),
-        annotations=annotations_for(op.method, core.name.replace("_", " ").capitalize()),
+        output_schema=output_schema(core.name),
+        annotations=operation_annotations(op, core.name.replace("_", " ").capitalize()),
+        meta={**risk_meta(operation_risk(op)), TIER_META_KEY: "core"},
     )
     return ToolEntry(tool, handler)
 
@@ -53,13 +57,24 @@ def operation_entry(op: Operation) -> ToolEntry:
         name=op.tool_name,
         description=op.summary(),
         input_schema=op.input_schema,
-        annotations=annotations_for(op.method, op.title),
+        annotations=operation_annotations(op, op.title),
+        meta={
+            **risk_meta(operation_risk(op)),
+            TIER_META_KEY: "operation",
+            OPERATION_META_KEY: op.id,
+        },
     )
     return ToolEntry(tool, handler)
 
 
 def operation_brief(op: Operation) -> dict[str, Any]:
-    return {"id": op.id, "method": op.method, "path": op.path, "title": op.description or op.title}
+    return {
+        "id": op.id,
+        "method": op.method,
+        "path": op.path,
+        "title": op.description or op.title,
+        "risk": operation_risk(op),
+    }
 
 
 async def search_operations(ctx: ToolContext, arguments: dict[str, Any]) -> types.CallToolResult:
@@ -175,16 +190,36 @@ def discovery_entries(catalogue: Catalogue) -> list[ToolEntry]:
     ]
     entries = []
     for name, description, schema, handler, read_only in specs:
-        annotations = types.ToolAnnotations(read_only_hint=read_only, open_world_hint=not read_only)
         entries.append(
             ToolEntry(
                 types.Tool(
-                    name=name, description=description, input_schema=schema, annotations=annotations
+                    name=name,
+                    description=description,
+                    input_schema=schema,
+                    annotations=discovery_annotations(read_only),
+                    meta={**discovery_meta(read_only), TIER_META_KEY: "discovery"},
                 ),
                 validated(schema, handler),
             )
         )
     return entries
+
+
+def discovery_annotations(read_only: bool) -> types.ToolAnnotations:
+    # call_operation can call anything, so its hints are the worst case; the risk of one
+    # call is that of its operation, which describe_operation and search_operations give.
+    return types.ToolAnnotations(
+        read_only_hint=read_only,
+        destructive_hint=not read_only,
+        idempotent_hint=read_only,
+        open_world_hint=not read_only,
+    )
+
+
+def discovery_meta(read_only: bool) -> dict[str, Any]:
+    if read_only:
+        return risk_meta("read")
+    return risk_meta("outbound", **{RISK_FROM_META_KEY: "operationId"})
 
 
 def validated(schema: dict[str, Any], handler: ToolHandler) -> ToolHandler:
@@ -210,10 +245,11 @@ def normalise_group(name: str) -> str:
 
 
 def toolset_build(spec: str, catalogue: Catalogue) -> dict[str, ToolEntry]:
-    """Tools by name for GHL_TOOLSET: ``core``, ``full``, or a comma list of groups/``core``."""
+    """Tools by name for GHL_TOOLSET: ``core``, ``full`` (core, discovery and every
+    operation), or a comma list of groups and/or ``core``."""
     choice = spec.strip().lower() or "core"
     if choice == "full":
-        entries = [operation_entry(op) for op in catalogue]
+        entries = [*core_entries(catalogue), *(operation_entry(op) for op in catalogue)]
     else:
         entries = []
         for item in filter(None, (normalise_group(part) for part in choice.split(","))):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,6 +25,16 @@ from mcpbridge.sandbox.web import (
 async def get_location(request: Request, auth: TokenInfo) -> Response:
     same_location(auth, request.path_params["locationId"])
     return JSONResponse({"location": sandbox_state(request).data["locations"][auth.location_id]})
+
+
+# A few IANA zones: enough to pick from, as GHL's much longer list would be.
+TIMEZONES = ["America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"]
+
+
+@api("locations.readonly")
+async def timezones(request: Request, auth: TokenInfo) -> Response:
+    same_location(auth, request.path_params["locationId"])
+    return JSONResponse({"timeZones": TIMEZONES})
 
 
 @api("locations/tags.readonly")
@@ -64,7 +76,7 @@ async def update_custom_value(request: Request, auth: TokenInfo) -> Response:
     return JSONResponse({"customValue": row})
 
 
-def visible_user(user: dict, auth: TokenInfo) -> bool:
+def visible_user(user: dict[str, Any], auth: TokenInfo) -> bool:
     if auth.location_id is None:
         return user["companyId"] == auth.company_id
     return auth.location_id in user["roles"]["locationIds"]
@@ -102,6 +114,7 @@ async def campaigns(request: Request, auth: TokenInfo) -> Response:
 routes = [
     Route("/locations/{locationId}", get_location, methods=["GET"]),
     Route("/locations/{locationId}/tags", tags, methods=["GET"]),
+    Route("/locations/{locationId}/timezones", timezones, methods=["GET"]),
     Route("/locations/{locationId}/customFields", custom_fields, methods=["GET"]),
     Route("/locations/{locationId}/customValues", custom_values, methods=["GET"]),
     Route("/locations/{locationId}/customValues/{id}", update_custom_value, methods=["PUT"]),

@@ -74,7 +74,7 @@ def consent_target(state: SandboxState, params: dict[str, str]) -> tuple[str, st
     """The (userType, companyId, locationId) a consent is for; KeyError for an unknown location."""
     locations, companies = state.data["locations"], state.data["companies"]
     chosen = params["location_id"] or None
-    if chosen in companies:
+    if chosen is not None and chosen in companies:
         # The consent page's agency choice: the agency itself, not one of its locations.
         return "Company", chosen, None
     if chosen is None and params["user_type"] != "Company":

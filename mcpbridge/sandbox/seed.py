@@ -232,7 +232,7 @@ def opportunities() -> dict[str, dict[str, Any]]:
 
 
 def conversations() -> tuple[dict[str, Any], dict[str, Any]]:
-    convo = {
+    convo: dict[str, Any] = {
         "id": "cv_dental_alice",
         "locationId": DENTAL,
         "contactId": "ct_dental_alice",

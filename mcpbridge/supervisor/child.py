@@ -18,7 +18,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -30,11 +30,11 @@ from mcp.shared.message import SessionMessage
 from mcpbridge.supervisor.child_log import MAX_LOG_LINE, ChildLog
 from mcpbridge.supervisor.errors import (
     BridgeError,
-    ChildCrashed,
-    ChildStartFailed,
-    ChildStopped,
-    ChildUnresponsive,
-    ShuttingDown,
+    ChildCrashedError,
+    ChildStartFailedError,
+    ChildStoppedError,
+    ChildUnresponsiveError,
+    ShuttingDownError,
 )
 from mcpbridge.supervisor.processes import child_preexec, remove_tree, signal_group
 from mcpbridge.supervisor.spec import ChildSpec, LaunchConfig, State
@@ -89,13 +89,13 @@ class Child:
     # --- lifecycle ------------------------------------------------------------
 
     async def start(self) -> None:
-        """Spawn and initialise; raises ``ChildStartFailed`` with the child already gone."""
+        """Spawn and initialise; raises ``ChildStartFailedError`` with the child already gone."""
         try:
             self._process = await self._spawn()
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             logger.warning("cannot start the MCP child for %s: %s", self.spec.tag, exc)
             self._finish()
-            raise ChildStartFailed() from None
+            raise ChildStartFailedError() from None
         self.pid = self._process.pid
         self._watch_exit()
         self._background(self._drain_stderr(), "stderr")
@@ -106,7 +106,7 @@ class Child:
         except asyncio.CancelledError:
             self.request_stop("cancelled")
             raise
-        except ChildStartFailed:
+        except ChildStartFailedError:
             await self._done.wait()
             raise
         self.state = State.RUNNING
@@ -146,12 +146,12 @@ class Child:
     def closed_error(self) -> BridgeError:
         reason = self.stop_reason
         if reason == "unresponsive":
-            return ChildUnresponsive()
+            return ChildUnresponsiveError()
         if reason in {None, "crashed"}:
-            return ChildCrashed()
+            return ChildCrashedError()
         if reason == "shutdown":
-            return ShuttingDown()
-        return ChildStopped()
+            return ShuttingDownError()
+        return ChildStoppedError()
 
     def is_closed_error(self, exc: MCPError) -> bool:
         # -32000 is also the first server-defined code: only a closed pipe makes it ours.
@@ -241,7 +241,7 @@ class Child:
             logger.exception("MCP child session for %s failed", self.spec.tag)
         finally:
             if not ready.done():
-                ready.set_exception(ChildStartFailed())
+                ready.set_exception(ChildStartFailedError())
             await self._terminate()
             self._finish()
 
@@ -288,7 +288,7 @@ class Child:
             why,
             f"; last stderr: {tail}" if tail else "",
         )
-        ready.set_exception(ChildStartFailed())
+        ready.set_exception(ChildStartFailedError())
         return False
 
     async def _pump_stdout(self, send: Incoming) -> None:
@@ -415,9 +415,14 @@ class Child:
         self,
         name: str,
         arguments: dict[str, Any] | None,
-        progress_callback: Callable[[float, float | None, str | None], Any] | None,
+        progress_callback: Callable[[float, float | None, str | None], Awaitable[None]] | None,
     ) -> types.CallToolResult:
-        return await self._session().call_tool(name, arguments, progress_callback=progress_callback)
+        return await self._session().call_tool(
+            name,
+            arguments,
+            # The SDK's ProgressFnT names its parameters but calls them positionally.
+            progress_callback=progress_callback,  # type: ignore[arg-type]
+        )
 
     async def probe(self) -> bool:
         """Does the child still answer a ping within ``ping_timeout``?"""

@@ -16,11 +16,11 @@ from mcpbridge.supervisor import metrics
 from mcpbridge.supervisor.child import Child
 from mcpbridge.supervisor.errors import (
     BridgeError,
-    CallTimeout,
-    ChildCrashed,
-    ChildStopped,
-    ShuttingDown,
-    ToolCallFailed,
+    CallTimeoutError,
+    ChildCrashedError,
+    ChildStoppedError,
+    ShuttingDownError,
+    ToolCallFailedError,
 )
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class ChildClient:
 
     def _live(self) -> Child:
         if self._child is None:
-            raise ChildStopped("This tool session has ended.")
+            raise ChildStoppedError("This tool session has ended.")
         return self._child
 
     def _limit(self, time_limit: float | None) -> float:
@@ -80,10 +80,10 @@ class ChildClient:
             )
             outcome = "tool_error" if result.is_error else "ok"
             return result
-        except CallTimeout:
+        except CallTimeoutError:
             outcome = "timeout"
             raise
-        except (ChildCrashed, ChildStopped, ShuttingDown):
+        except (ChildCrashedError, ChildStoppedError, ShuttingDownError):
             outcome = "crashed"
             raise
         finally:
@@ -96,16 +96,16 @@ class ChildClient:
                 return await call()
         except TimeoutError:
             if not deadline.expired():
-                raise ToolCallFailed() from None
+                raise ToolCallFailedError() from None
             self._supervisor.suspect(child)
-            raise CallTimeout() from None
+            raise CallTimeoutError() from None
         except MCPError as exc:
             if child.is_closed_error(exc):
                 raise child.closed_error() from None
             text = child.config.redact(exc.message, child.spec.secrets)[:300]
-            raise ToolCallFailed(text or None) from None
+            raise ToolCallFailedError(text or None) from None
         except BridgeError:
             raise
         except (ValidationError, RuntimeError) as exc:
             logger.warning("MCP child for %s answered badly: %s", child.spec.tag, exc)
-            raise ToolCallFailed() from None
+            raise ToolCallFailedError() from None

@@ -1,7 +1,11 @@
-"""Errors of the MCP bridge, each with a stable ``code`` and a message safe to show a user.
+"""Errors of the MCP bridge's supervisor, each with a stable ``code`` and a message safe to
+show a user.
 
 They never carry a token, a command line or a process's output: callers turn them
-into an HTTP status or a socket event as they are.
+into an HTTP status or a socket event as they are. :class:`BridgeError` has the shape
+of every domain error in the project (``code``, ``message``, ``retry_after``,
+``permanent``; see ``config.errors``), restated here because the supervisor imports
+no Django and no other part of the project.
 """
 
 from __future__ import annotations
@@ -13,33 +17,44 @@ class BridgeError(Exception):
     #: True when retrying the same request soon is pointless.
     permanent = False
 
-    def __init__(self, message: str | None = None, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        retry_after: float | None = None,
+        permanent: bool | None = None,
+    ) -> None:
         self.message = message or self.default_message
         self.retry_after = retry_after
+        if code is not None:
+            self.code = code
+        if permanent is not None:
+            self.permanent = permanent
         super().__init__(self.message)
 
 
-class AtCapacity(BridgeError):
+class AtCapacityError(BridgeError):
     code = "at_capacity"
     default_message = "Every tool process on this server is busy; try again in a moment."
 
 
-class ShuttingDown(BridgeError):
+class ShuttingDownError(BridgeError):
     code = "shutting_down"
     default_message = "This server is restarting; try again in a moment."
 
 
-class ChildStartFailed(BridgeError):
+class ChildStartFailedError(BridgeError):
     code = "child_start_failed"
     default_message = "The tool process for this account could not be started."
 
 
-class ChildRestarting(BridgeError):
+class ChildRestartingError(BridgeError):
     code = "child_restarting"
     default_message = "The tool process for this account failed and is waiting to restart."
 
 
-class ChildFailed(BridgeError):
+class ChildFailedError(BridgeError):
     code = "child_failed"
     default_message = (
         "The tool process for this account keeps failing and has been stopped; "
@@ -48,44 +63,44 @@ class ChildFailed(BridgeError):
     permanent = True
 
 
-class ChildCrashed(BridgeError):
+class ChildCrashedError(BridgeError):
     code = "child_crashed"
     default_message = "The tool process for this account stopped unexpectedly; try again."
 
 
-class ChildUnresponsive(ChildCrashed):
+class ChildUnresponsiveError(ChildCrashedError):
     code = "child_unresponsive"
     default_message = "The tool process for this account stopped answering and was restarted."
 
 
-class ChildStopped(BridgeError):
+class ChildStoppedError(BridgeError):
     code = "child_stopped"
     default_message = "The tool process for this account was stopped; try again."
 
 
-class CallTimeout(BridgeError):
+class CallTimeoutError(BridgeError):
     code = "call_timeout"
     default_message = "The tool took too long to answer and was abandoned."
 
 
-class ToolCallFailed(BridgeError):
+class ToolCallFailedError(BridgeError):
     code = "tool_call_failed"
     default_message = "The tool could not be run."
 
 
-class TenantUnavailable(BridgeError):
+class TenantUnavailableError(BridgeError):
     code = "tenant_unavailable"
     default_message = "This account cannot use its tools until it is signed in to HighLevel again."
     permanent = True
 
 
-class UnknownTool(BridgeError):
+class UnknownToolError(BridgeError):
     code = "unknown_tool"
     default_message = "This account has no tool of that name."
     permanent = True
 
 
-class InvalidArguments(BridgeError):
+class InvalidArgumentsError(BridgeError):
     code = "invalid_arguments"
     default_message = "The arguments do not match the tool's input schema."
     permanent = True
@@ -95,6 +110,6 @@ class InvalidArguments(BridgeError):
         self.errors = errors
 
 
-class RateLimited(BridgeError):
+class RateLimitedError(BridgeError):
     code = "rate_limited"
     default_message = "This account has made too many tool calls; try again shortly."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import re
 import shutil
@@ -19,6 +20,8 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NO_NEW_PRIVS = 38
@@ -86,7 +89,7 @@ def process_start_ticks(pid: int) -> int | None:
 def is_running(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie."""
     fields = _stat_fields(pid)
-    return bool(fields) and fields[0] not in {"Z", "X"}
+    return bool(fields and fields[0] not in {"Z", "X"})
 
 
 def process_rss_bytes(pid: int) -> int | None:
@@ -156,12 +159,8 @@ def _end_marked(pid: int, root: Path) -> bool:
         os.close(pidfd)
 
 
-def sweep_marked(root: Path) -> list[int]:
-    """End every process whose HOME lies under ``root`` in the folder of a worker that is gone.
-
-    The marker is the private HOME each child gets (``ROOT/w<pid>-<start>/<n>``), never
-    a command name: a process that is not ours, or belongs to a live worker, is left alone.
-    """
+def _sweep_here(root: Path) -> list[int]:
+    # The /proc scan itself, as this process's uid: what `main` runs as another uid too.
     if not hasattr(os, "pidfd_open") or not Path("/proc").is_dir():
         return []
     me = os.getpid()
@@ -172,10 +171,8 @@ def sweep_marked(root: Path) -> list[int]:
     return ended
 
 
-def sweep_as(
-    root: Path, *, uid: int, gid: int | None, python: str = sys.executable, cwd: str | None = None
-) -> list[int]:
-    """Run the sweep as ``uid``: children running as that user keep their environ from us."""
+def _sweep_as(root: Path, *, uid: int, gid: int | None, python: str, cwd: str | None) -> list[int]:
+    # Children running as another user keep their environ from us: look as that user.
     result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
         [python, "-m", "mcpbridge.supervisor.processes", str(root)],
         user=uid,
@@ -191,6 +188,34 @@ def sweep_as(
     if result.returncode != 0:
         raise OSError(f"the sweep as uid {uid} failed: {result.stderr.strip()[-300:]}")
     return [int(line) for line in result.stdout.split()]
+
+
+def sweep_leftovers(
+    root: Path,
+    *,
+    uid: int | None = None,
+    gid: int | None = None,
+    python: str = sys.executable,
+    cwd: str | None = None,
+) -> list[int]:
+    """End the children that workers which are gone left under ``root``; remove their homes.
+
+    A child is recognised by the private HOME it was given (``ROOT/w<pid>-<start>/<n>``),
+    never by a command name: a process that is not ours, or belongs to a live worker, is
+    left alone. Children that run as another ``uid`` are looked for by a short sweep
+    running as that uid (``python`` and ``cwd`` must let it import this package).
+    Returns the pids ended. Run once per server, when it starts serving.
+    """
+    ended = _sweep_here(root)
+    if uid is not None and uid != os.geteuid():
+        try:
+            ended += _sweep_as(root, uid=uid, gid=gid, python=python, cwd=cwd)
+        except (OSError, subprocess.SubprocessError) as exc:
+            logger.warning("could not look for children left as uid %s: %s", uid, exc)
+    remove_dead_worker_dirs(root)
+    if ended:
+        logger.warning("ended %d MCP children left by a worker that is gone", len(ended))
+    return ended
 
 
 def _reclaim(path: str, uid: int, gid: int) -> None:
@@ -226,7 +251,7 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m mcpbridge.supervisor.processes SWEEP_ROOT", file=sys.stderr)  # noqa: T201
         return 2
-    for pid in sweep_marked(Path(argv[1])):
+    for pid in _sweep_here(Path(argv[1])):
         print(pid)  # noqa: T201
     return 0
 

@@ -16,7 +16,6 @@ import itertools
 import logging
 import os
 import signal
-import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,19 +27,16 @@ from mcpbridge.supervisor.child import Child
 from mcpbridge.supervisor.child_client import ChildClient
 from mcpbridge.supervisor.child_log import Redactor
 from mcpbridge.supervisor.errors import (
-    AtCapacity,
-    ChildFailed,
-    ChildRestarting,
-    ChildStartFailed,
-    ShuttingDown,
+    AtCapacityError,
+    ChildFailedError,
+    ChildRestartingError,
+    ChildStartFailedError,
+    ShuttingDownError,
 )
 from mcpbridge.supervisor.processes import (
     default_run_root,
     is_running,
-    remove_dead_worker_dirs,
     signal_group,
-    sweep_as,
-    sweep_marked,
     worker_id,
 )
 from mcpbridge.supervisor.spec import DEFAULT_PATH, ChildSpec, LaunchConfig, State, replace_secrets
@@ -135,25 +131,6 @@ class Supervisor:
         self.closing = False
         metrics.track(self)
 
-    def sweep_leftovers(self, *, cwd: str | None = None) -> list[int]:
-        """End children that a worker which is gone left behind, and remove their homes.
-
-        Run once when a worker starts. Children that run as another uid are looked for
-        by a short sweep running as that uid (``cwd`` must let it import this package).
-        """
-        root = self.config.run_root
-        ended = sweep_marked(root)
-        uid = self.config.uid
-        if uid is not None and uid != os.geteuid():
-            try:
-                ended += sweep_as(root, uid=uid, gid=self.config.gid, cwd=cwd)
-            except (OSError, subprocess.SubprocessError) as exc:
-                logger.warning("could not look for children left as uid %s: %s", uid, exc)
-        remove_dead_worker_dirs(root)
-        if ended:
-            logger.warning("ended %d MCP children left by a worker that is gone", len(ended))
-        return ended
-
     # --- acquiring ---------------------------------------------------------------
 
     @contextlib.asynccontextmanager
@@ -163,8 +140,8 @@ class Supervisor:
         """Use the child for ``key``, starting it from ``await build_spec()`` when needed.
 
         A child started for an older ``version`` takes no new uses. Raises
-        ``AtCapacity``, ``ChildRestarting``, ``ChildFailed``, ``ChildStartFailed``,
-        ``ShuttingDown`` or whatever ``build_spec`` raises.
+        ``AtCapacityError``, ``ChildRestartingError``, ``ChildFailedError``,
+        ``ChildStartFailedError``, ``ShuttingDownError`` or whatever ``build_spec`` raises.
         """
         child = await self._checkout(key, build_spec, version)
         client = ChildClient(child, self)
@@ -176,7 +153,7 @@ class Supervisor:
 
     async def _checkout(self, key: str, build_spec: SpecBuilder, version: int) -> Child:
         if self.closing:
-            raise ShuttingDown()
+            raise ShuttingDownError()
         self._start_reaper()
         slot = self._slots.setdefault(key, _Slot(key))
         if child := self._ready_child(slot, version):
@@ -185,7 +162,7 @@ class Supervisor:
             if child := self._ready_child(slot, version):
                 return self._use(child)
             if self.closing:
-                raise ShuttingDown()
+                raise ShuttingDownError()
             if slot.current is not None and slot.current.usable:
                 self._retire(slot.current, "rotated")
             slot.current = None
@@ -218,11 +195,11 @@ class Supervisor:
         if slot.fatal_at is not None:
             remaining = slot.fatal_at + self.config.fatal_cooldown - now
             if remaining > 0:
-                raise ChildFailed(retry_after=round(remaining, 1))
+                raise ChildFailedError(retry_after=round(remaining, 1))
             slot.fatal_at = None
             slot.failures = self.config.max_failures - 1
         if now < slot.retry_at:
-            raise ChildRestarting(retry_after=round(slot.retry_at - now, 1))
+            raise ChildRestartingError(retry_after=round(slot.retry_at - now, 1))
 
     def _record_failure(self, slot: _Slot, version: int, uptime: float = 0.0) -> None:
         if uptime >= self.config.stable_after:
@@ -258,9 +235,9 @@ class Supervisor:
         started = time.perf_counter()
         try:
             await child.start()
-        except ChildStartFailed:
+        except ChildStartFailedError:
             if self.closing:
-                raise ShuttingDown() from None
+                raise ShuttingDownError() from None
             self._record_failure(slot, spec.version)
             raise
         metrics.SPAWN_SECONDS.observe(time.perf_counter() - started)
@@ -272,7 +249,7 @@ class Supervisor:
         root.mkdir(mode=0o711, parents=True, exist_ok=True)
         info = root.lstat()
         if root.is_symlink() or info.st_uid != os.geteuid():
-            raise ChildStartFailed(f"{root} must be a folder owned by this process's user")
+            raise ChildStartFailedError(f"{root} must be a folder owned by this process's user")
         self.home_root.mkdir(mode=0o711, exist_ok=True)
 
     async def _reserve(self) -> None:
@@ -281,7 +258,7 @@ class Supervisor:
                 victim = self._eviction_candidate()
                 if victim is None:
                     metrics.AT_CAPACITY.inc()
-                    raise AtCapacity()
+                    raise AtCapacityError()
                 self._retire(victim, "capacity", now=True)
                 await victim.wait_stopped()
             self._reserved += 1

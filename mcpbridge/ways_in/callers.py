@@ -17,25 +17,27 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import Http404
 
+from config.errors import HubError
 from tenants.access import (
     TenantAccess,
     aapi_token_authenticate,
     atenant_access_for_token,
     atenant_access_for_user,
 )
+from tenants.audit import Actor
 from tenants.models import ApiToken, Membership
 
 
-class NotAuthenticated(Exception):
-    def __init__(
-        self, message: str = "Sign in, or send Authorization: Bearer <API token>."
-    ) -> None:
-        super().__init__(message)
-        self.message = message
+class NotAuthenticatedError(HubError):
+    code = "unauthenticated"
+    default_message = "Sign in, or send Authorization: Bearer <API token>."
+    permanent = True
 
 
-class TenantRequired(Exception):
-    message = "You belong to several accounts: name one in the X-Tenant-ID header."
+class TenantRequiredError(HubError):
+    code = "tenant_required"
+    default_message = "You belong to several accounts: name one in the X-Tenant-ID header."
+    permanent = True
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,11 @@ class Caller:
         return self.raw_token is not None
 
 
+def caller_actor(caller: Caller) -> Actor:
+    """The caller as the audit log names it."""
+    return Actor.of(user=caller.user, api_token=caller.api_token)
+
+
 def bearer_token(header: str | None) -> str | None:
     """The credentials of an ``Authorization: Bearer ...`` header ("" when it is another scheme)."""
     if header is None:
@@ -61,13 +68,13 @@ def bearer_token(header: str | None) -> str | None:
 async def caller_from_token(raw: str) -> Caller:
     token = await aapi_token_authenticate(raw)
     if token is None:
-        raise NotAuthenticated("The API token is not valid (unknown, expired or revoked).")
+        raise NotAuthenticatedError("The API token is not valid (unknown, expired or revoked).")
     return Caller(api_token=token, raw_token=raw)
 
 
 def caller_from_user(user: Any, *, session_key: str | None = None) -> Caller:
     if user is None or not user.is_authenticated or not user.is_active:
-        raise NotAuthenticated()
+        raise NotAuthenticatedError()
     return Caller(user=user, session_key=session_key)
 
 
@@ -81,18 +88,19 @@ async def caller_access(caller: Caller, slug: str, *, min_role: str) -> TenantAc
 async def _session_user(session_key: str) -> Any:
     engine = import_module(settings.SESSION_ENGINE)
     # A fresh store, not the socket's cached one: a sign-out since must show.
-    return await get_user({"session": engine.SessionStore(session_key)})
+    # get_user reads only the session from the scope it is given.
+    return await get_user({"session": engine.SessionStore(session_key)})  # type: ignore[typeddict-item]
 
 
 async def caller_refresh(caller: Caller) -> Caller:
-    """The caller as it stands now; ``NotAuthenticated`` when its credentials are gone."""
+    """The caller as it stands now; ``NotAuthenticatedError`` when its credentials are gone."""
     if caller.raw_token is not None:
         return await caller_from_token(caller.raw_token)
     if caller.session_key is None:
         return caller_from_user(caller.user)
     user = await _session_user(caller.session_key)
     if getattr(user, "pk", None) != caller.user.pk:
-        raise NotAuthenticated("The session has ended; sign in again.")
+        raise NotAuthenticatedError("The session has ended; sign in again.")
     return caller_from_user(user, session_key=caller.session_key)
 
 
@@ -119,5 +127,5 @@ async def caller_tenant_slug(caller: Caller, requested: str | None) -> str:
     if not slugs:
         raise Http404("No such tenant.")
     if len(slugs) > 1:
-        raise TenantRequired()
+        raise TenantRequiredError()
     return slugs[0]

@@ -15,18 +15,21 @@ import json
 import logging
 import time
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
+from config.errors import HubError
 from config.logging import tenant_logging
+from mcpbridge.chat.approvals import approval_decide
 from mcpbridge.chat.events import ChatErrorEvent
 from mcpbridge.chat.turns import chat_turn
-from mcpbridge.supervisor.errors import BridgeError, RateLimited
+from mcpbridge.supervisor.errors import BridgeError, RateLimitedError
 from mcpbridge.tools import (
+    CallContext,
     call_error_payload,
     call_result_payload,
     tenant_tool_call,
@@ -34,8 +37,9 @@ from mcpbridge.tools import (
 )
 from mcpbridge.ways_in.callers import (
     Caller,
-    NotAuthenticated,
+    NotAuthenticatedError,
     caller_access,
+    caller_actor,
     caller_from_user,
     caller_refresh,
 )
@@ -47,6 +51,7 @@ from mcpbridge.ways_in.payloads import (
     ChatStopMessage,
     ErrorEvent,
     MessageError,
+    ToolApproveMessage,
     ToolErrorEvent,
     ToolProgressEvent,
     ToolResultEvent,
@@ -58,7 +63,16 @@ from mcpbridge.ways_in.payloads import (
 )
 from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 from tenants.access import TenantAccess
-from tenants.models import Membership
+from tenants.models import AuditEntry, Membership
+
+if TYPE_CHECKING:
+    from channels.consumer import _ChannelScope
+
+    class _ToolsScope(_ChannelScope, total=False):
+        # Set by ApiTokenAuthMiddleware for a bearer token.
+        token_caller: Caller | None
+        token_error: str | None
+
 
 logger = logging.getLogger(__name__)
 
@@ -84,18 +98,21 @@ class FrameBudget:
         return True
 
 
-class CallDenied(Exception):
+class CallDeniedError(HubError):
+    permanent = True
+
     def __init__(self, code: str, message: str, *, close_code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.close_code = close_code
 
 
 class ToolsConsumer(AsyncJsonWebsocketConsumer):
+    scope: _ToolsScope
+
     # A socket talks to no other process: no channel layer, which on Redis would keep a
-    # blocking read open per socket.
-    channel_layer_alias = None
+    # blocking read open per socket. An alias with no layer gives the consumer none;
+    # the stubs allow only a name.
+    channel_layer_alias = None  # type: ignore[assignment]
 
     async def connect(self) -> None:
         self.slug: str = self.scope["url_route"]["kwargs"]["slug"]
@@ -109,20 +126,22 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         try:
             self.caller = self._caller()
             await caller_access(self.caller, self.slug, min_role=Membership.Role.VIEWER)
-        except NotAuthenticated:
+        except NotAuthenticatedError:
             await self._close(CLOSE_UNAUTHENTICATED)
         except Http404:
             await self._close(CLOSE_NOT_FOUND)
 
     def _caller(self) -> Caller:
-        if self.scope.get("token_caller") is not None:
-            return self.scope["token_caller"]
-        if self.scope.get("token_error"):
-            raise NotAuthenticated(self.scope["token_error"])
+        token_caller = self.scope.get("token_caller")
+        if token_caller is not None:
+            return token_caller
+        token_error = self.scope.get("token_error")
+        if token_error:
+            raise NotAuthenticatedError(token_error)
         # Only a browser (which always sends Origin, checked by the middleware) may use
         # the cookie: a program must present a token.
         if header(self.scope, b"origin") is None:
-            raise NotAuthenticated()
+            raise NotAuthenticatedError()
         session = self.scope.get("session")
         key = session.session_key if session is not None else None
         return caller_from_user(self.scope.get("user"), session_key=key)
@@ -144,7 +163,9 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
 
     # --- frames -----------------------------------------------------------------------
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
         if self.closed:
             return
         if not self.frames.take():
@@ -180,6 +201,8 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self.chat_send(message)
         elif message["type"] == "chat.stop":
             await self.chat_stop(message)
+        elif message["type"] == "tool.approve":
+            await self.tool_approve(message)
         else:
             await self.call_cancel(message)
 
@@ -229,6 +252,9 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             return
         self.chat.cancel()
 
+    async def tool_approve(self, message: ToolApproveMessage) -> None:
+        self._spawn(self._approve(message))
+
     # --- the work ------------------------------------------------------------------------
 
     def _call_done(self, call_id: CallId, task: asyncio.Task[None]) -> None:
@@ -248,21 +274,25 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         try:
             self.caller = await caller_refresh(self.caller)
             return await caller_access(self.caller, self.slug, min_role=min_role)
-        except NotAuthenticated as exc:
-            raise CallDenied(
+        except NotAuthenticatedError as exc:
+            raise CallDeniedError(
                 "unauthenticated", exc.message, close_code=CLOSE_UNAUTHENTICATED
             ) from None
         except Http404:
-            raise CallDenied("not_found", "No such tenant.", close_code=CLOSE_NOT_FOUND) from None
+            raise CallDeniedError(
+                "not_found", "No such tenant.", close_code=CLOSE_NOT_FOUND
+            ) from None
         except PermissionDenied as exc:
-            raise CallDenied("forbidden", str(exc) or "Your role does not allow this.") from None
+            raise CallDeniedError(
+                "forbidden", str(exc) or "Your role does not allow this."
+            ) from None
 
     async def _list(self, message: ToolsListMessage) -> None:
         try:
             access = await self._access(Membership.Role.VIEWER)
             with tenant_logging(access.tenant.slug):
                 tools = await tenant_tools_list(tenant=access.tenant)
-        except CallDenied as exc:
+        except CallDeniedError as exc:
             await self._error(exc.code, exc.message, call_id=message.get("id"))
             await self._close_for(exc)
             return
@@ -280,7 +310,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             access = await self._access(Membership.Role.MEMBER)
             with tenant_logging(access.tenant.slug):
                 await self._run(access, message)
-        except CallDenied as exc:
+        except CallDeniedError as exc:
             await self._tool_error(call_id, exc.code, exc.message)
             await self._close_for(exc)
         except BridgeError as exc:
@@ -290,7 +320,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         conversation = message["conversation"]
         try:
             access = await self._access(Membership.Role.MEMBER)
-        except CallDenied as exc:
+        except CallDeniedError as exc:
             await self._chat_error(conversation, exc.code, exc.message)
             await self._close_for(exc)
             return
@@ -307,11 +337,36 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
                 emit=self._send,
             )
 
+    async def _approve(self, message: ToolApproveMessage) -> None:
+        """A person's answer to a call the chat paused on: only the turn's own user, and only
+        while they are a member of the tenant, may give it."""
+        try:
+            access = await self._access(Membership.Role.MEMBER)
+        except CallDeniedError as exc:
+            await self._error(exc.code, exc.message, call_id=message["id"])
+            await self._close_for(exc)
+            return
+        user = self.caller.user
+        sent = user is not None and await approval_decide(
+            conversation=message["conversation"],
+            call_id=message["id"],
+            user_id=user.pk,
+            tenant_id=access.tenant.pk,
+            decision=message["decision"],
+            by=caller_actor(self.caller).name,
+        )
+        if not sent:
+            await self._error(
+                "unknown_approval",
+                "No call of yours is waiting for this approval (answered, stopped or expired).",
+                call_id=message["id"],
+            )
+
     async def _run(self, access: TenantAccess, message: ToolsCallMessage) -> None:
         call_id = message["id"]
         usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
         if usage is not None and usage.limited:
-            raise RateLimited(retry_after=usage.reset)
+            raise RateLimitedError(retry_after=usage.reset)
 
         async def started() -> None:
             event: ToolStartedEvent = {
@@ -331,18 +386,23 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             }
             await self._send(event)
 
+        way_in = AuditEntry.WayIn.WEBSOCKET if self.caller.uses_token else AuditEntry.WayIn.EXPLORER
         result = await tenant_tool_call(
             tenant=access.tenant,
             name=message["name"],
             arguments=message["arguments"],
+            context=CallContext(
+                way_in=way_in, actor=caller_actor(self.caller), scopes=access.scopes
+            ),
             progress=progress,
             started=started,
         )
         event: ToolResultEvent = {
             "type": "tool.result",
             "id": call_id,
-            **call_result_payload(result),
-        }  # type: ignore[typeddict-item]
+            # call_result_payload is a plain dict: its keys are ToolResultEvent's.
+            **call_result_payload(result),  # type: ignore[typeddict-item]
+        }
         await self._send(event)
 
     # --- sending ---------------------------------------------------------------------------
@@ -351,7 +411,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         if not self.closed:
             await self.send_json(event)
 
-    async def _close_for(self, exc: CallDenied) -> None:
+    async def _close_for(self, exc: CallDeniedError) -> None:
         if exc.close_code is not None:
             await self._close(exc.close_code)
 
@@ -362,6 +422,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             "id": call_id,
             "code": code,
             "message": message,
+            # The callers pass only retry_after or errors, both optional ToolErrorEvent keys.
             **extra,  # type: ignore[typeddict-item]
         }
         await self._send(event)
@@ -387,6 +448,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             "type": "error",
             "code": code,
             "message": message,
+            # The callers pass only optional ErrorEvent keys (retry_after, errors).
             **extra,  # type: ignore[typeddict-item]
         }
         if call_id is not None:

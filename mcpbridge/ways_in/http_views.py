@@ -8,17 +8,18 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import cache_control
 
 from config.logging import tenant_logging
-from mcpbridge.supervisor.errors import RateLimited
-from mcpbridge.tools import call_result_payload, tenant_tool_call, tenant_tools_list
-from mcpbridge.ways_in.callers import Caller, caller_access, caller_tenant_slug
+from mcpbridge.supervisor.errors import RateLimitedError
+from mcpbridge.tools import CallContext, call_result_payload, tenant_tool_call, tenant_tools_list
+from mcpbridge.ways_in.callers import Caller, caller_access, caller_actor, caller_tenant_slug
 from mcpbridge.ways_in.openapi import openapi_document
 from mcpbridge.ways_in.ratelimit import tenant_rate_hit, tenant_rate_peek
 from mcpbridge.ways_in.tool_endpoint import json_body, tool_endpoint
-from tenants.models import Membership
+from tenants.models import AuditEntry, Membership
 
 
 async def _list(request: HttpRequest, caller: Caller, slug: str) -> HttpResponse:
     access = await caller_access(caller, slug, min_role=Membership.Role.VIEWER)
+    # Read by tool_endpoint for the RateLimit-* headers; HttpRequest declares no such field.
     request.rate_usage = await tenant_rate_peek(tenant_id=access.tenant.pk)  # type: ignore[attr-defined]
     with tenant_logging(access.tenant.slug):
         tools = await tenant_tools_list(tenant=access.tenant)
@@ -29,11 +30,16 @@ async def _call(request: HttpRequest, caller: Caller, slug: str, name: str) -> H
     access = await caller_access(caller, slug, min_role=Membership.Role.MEMBER)
     arguments = json_body(request)
     usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
-    request.rate_usage = usage  # type: ignore[attr-defined]
+    request.rate_usage = usage  # type: ignore[attr-defined]  # as in _list
     if usage is not None and usage.limited:
-        raise RateLimited(retry_after=usage.reset)
+        raise RateLimitedError(retry_after=usage.reset)
     with tenant_logging(access.tenant.slug):
-        result = await tenant_tool_call(tenant=access.tenant, name=name, arguments=arguments)
+        context = CallContext(
+            way_in=AuditEntry.WayIn.HTTP, actor=caller_actor(caller), scopes=access.scopes
+        )
+        result = await tenant_tool_call(
+            tenant=access.tenant, name=name, arguments=arguments, context=context
+        )
     return JsonResponse({"tool": name, **call_result_payload(result)})
 
 

@@ -9,17 +9,18 @@ never authenticated by a cookie (see ``ToolsConsumer``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 
-from mcpbridge.ways_in.callers import NotAuthenticated, bearer_token, caller_from_token
+from mcpbridge.ways_in.callers import NotAuthenticatedError, bearer_token, caller_from_token
 
 Scope = dict[str, Any]
 
 
-def header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Mapping[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             return value.decode("latin1")
@@ -57,6 +58,6 @@ class ApiTokenAuthMiddleware:
         if raw is not None:
             try:
                 scope["token_caller"] = await caller_from_token(raw)
-            except NotAuthenticated as exc:
+            except NotAuthenticatedError as exc:
                 scope["token_error"] = exc.message
         return await self.application(scope, receive, send)

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
+from config.errors import HubError
+
 CallId = str | int
 
 MAX_ID_LENGTH = 128
 MAX_NAME_LENGTH = 128
 
 
-class MessageError(Exception):
+class MessageError(HubError):
+    permanent = True
+
     def __init__(self, code: str, message: str, *, call_id: CallId | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
         self.call_id = call_id
 
 
@@ -53,8 +55,20 @@ class ChatStopMessage(TypedDict):
     conversation: int | None
 
 
+class ToolApproveMessage(TypedDict):
+    type: Literal["tool.approve"]
+    conversation: int
+    id: str
+    decision: Literal["approve", "reject"]
+
+
 ClientMessage = (
-    ToolsListMessage | ToolsCallMessage | CallCancelMessage | ChatSendMessage | ChatStopMessage
+    ToolsListMessage
+    | ToolsCallMessage
+    | CallCancelMessage
+    | ChatSendMessage
+    | ChatStopMessage
+    | ToolApproveMessage
 )
 
 
@@ -165,12 +179,31 @@ def _chat_stop(content: dict[str, Any]) -> ChatStopMessage:
     return {"type": "chat.stop", "conversation": _conversation(content)}
 
 
+def _tool_approve(content: dict[str, Any]) -> ToolApproveMessage:
+    conversation = _conversation(content)
+    if conversation is None:
+        raise MessageError("invalid_message", "conversation must be the conversation's id.")
+    call_id = _call_id(content)
+    decision = content.get("decision")
+    if decision not in ("approve", "reject"):
+        raise MessageError(
+            "invalid_message", 'decision must be "approve" or "reject".', call_id=call_id
+        )
+    return {
+        "type": "tool.approve",
+        "conversation": conversation,
+        "id": str(call_id),
+        "decision": decision,
+    }
+
+
 _PARSERS = {
     "tools.list": _tools_list,
     "tools.call": _tools_call,
     "call.cancel": _call_cancel,
     "chat.send": _chat_send,
     "chat.stop": _chat_stop,
+    "tool.approve": _tool_approve,
 }
 
 
@@ -184,4 +217,5 @@ def message_parse(content: Any) -> ClientMessage:
     if parser is None:
         known = ", ".join(_PARSERS)
         raise MessageError("unknown_type", f"Unknown message type {kind[:64]!r}; use {known}.")
+    # Each parser returns its own member of the ClientMessage union.
     return parser(content)  # type: ignore[return-value]

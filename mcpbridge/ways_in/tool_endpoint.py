@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
@@ -19,12 +19,13 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
+from config.errors import HubError
 from mcpbridge.supervisor.errors import BridgeError
 from mcpbridge.tools import call_error_payload
 from mcpbridge.ways_in.callers import (
     Caller,
-    NotAuthenticated,
-    TenantRequired,
+    NotAuthenticatedError,
+    TenantRequiredError,
     bearer_token,
     caller_from_token,
     caller_from_user,
@@ -36,6 +37,7 @@ logger = logging.getLogger(__name__)
 STATUS_BY_CODE = {
     "unknown_tool": 404,
     "invalid_arguments": 422,
+    "insufficient_scope": 403,
     "rate_limited": 429,
     "tenant_unavailable": 409,
     "at_capacity": 503,
@@ -47,13 +49,15 @@ STATUS_BY_CODE = {
 }
 TRANSPORT_FAILURE = 502
 
-View = Callable[..., Awaitable[HttpResponse]]
+View = Callable[..., Coroutine[Any, Any, HttpResponse]]
 
 
-class BadRequest(Exception):
+class BadRequestError(HubError):
+    permanent = True
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(message, code=code)
+        self.status = status
 
 
 def json_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
@@ -84,13 +88,13 @@ async def request_caller(request: HttpRequest) -> Caller:
 
 def _csrf_rejected(request: HttpRequest) -> bool:
     middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
-    return middleware.process_view(request, None, (), {}) is not None
+    return middleware.process_view(request, None, (), {}) is not None  # type: ignore[arg-type]  # the check never calls the view
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
     """The body as a JSON object, whatever the Content-Type says (``curl -d`` sends form)."""
     limit = settings.TOOL_MAX_BODY_BYTES
-    too_large = BadRequest(413, "too_large", f"The body must be at most {limit} bytes.")
+    too_large = BadRequestError(413, "too_large", f"The body must be at most {limit} bytes.")
     if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
         raise too_large
     try:
@@ -104,9 +108,11 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequest(400, "invalid_json", "The body must be UTF-8 JSON.") from None
+        raise BadRequestError(400, "invalid_json", "The body must be UTF-8 JSON.") from None
     if not isinstance(data, dict):
-        raise BadRequest(400, "invalid_json", "The body must be a JSON object (the arguments).")
+        raise BadRequestError(
+            400, "invalid_json", "The body must be a JSON object (the arguments)."
+        )
     return data
 
 
@@ -147,15 +153,15 @@ async def _guarded(view: View, method: str, request: HttpRequest, **kwargs: Any)
         if method == "POST" and not caller.uses_token and _csrf_rejected(request):
             return json_error(403, "csrf_failed", "CSRF check failed: send the X-CSRFToken header.")
         return await view(request, caller, **kwargs)
-    except NotAuthenticated as exc:
+    except NotAuthenticatedError as exc:
         return _unauthenticated(exc.message)
     except Http404:
         return json_error(404, "not_found", "No such tenant.")
     except PermissionDenied as exc:
         return json_error(403, "forbidden", str(exc) or "Your role does not allow this.")
-    except TenantRequired as exc:
+    except TenantRequiredError as exc:
         return json_error(400, "tenant_required", exc.message)
-    except BadRequest as exc:
+    except BadRequestError as exc:
         return json_error(exc.status, exc.code, exc.message)
     except BridgeError as exc:
         return bridge_error_response(exc)

@@ -31,6 +31,8 @@
   socket.on("tool.progress", onToolProgress);
   socket.on("tool.result", onToolResult);
   socket.on("tool.error", onToolError);
+  socket.on("tool.approval", onApproval);
+  socket.on("tool.approval.decided", onApprovalDecided);
   socket.on("chat.done", onDone);
   socket.on("chat.error", onChatError);
   socket.on("error", onProtocolError);
@@ -58,6 +60,23 @@
       grow();
       input.focus();
     });
+  });
+  transcript.addEventListener("click", function (event) {
+    var button = event.target.closest(".approval button[data-decision]");
+    if (!button) return;
+    var box = button.closest(".approval");
+    var sentOk = socket.send({
+      type: "tool.approve",
+      conversation: conversation,
+      id: box.dataset.approvalFor,
+      decision: button.dataset.decision,
+    });
+    if (!sentOk) {
+      flash("Not connected yet; try again in a moment.");
+      return;
+    }
+    box.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    box.querySelector(".approval-outcome").textContent = "Sending your answer…";
   });
   scrollToEnd(true);
 
@@ -161,8 +180,51 @@
   function onToolError(event) {
     var card = cardFor(event);
     if (!card) return;
-    setCard(card, "error", "Error", event.duration_ms);
+    var declined = event.code === "declined";
+    setCard(card, declined ? "declined" : "error", declined ? "Declined" : "Error", event.duration_ms);
     card.querySelector(".tool-result").textContent = event.message + " (" + event.code + ")";
+  }
+
+  // A risky call waits for a person: a card of its own, with Approve and Reject.
+  function onApproval(event) {
+    var card = cardFor(event);
+    if (!card) return;
+    card.dataset.state = "waiting";
+    card.querySelector(".tool-state").textContent = "Waiting for approval";
+    var box = document.getElementById("tpl-approval").content.firstElementChild.cloneNode(true);
+    box.dataset.approvalFor = event.id;
+    box.dataset.risk = event.risk;
+    var risk = box.querySelector(".risk");
+    risk.className = "risk risk-" + event.risk;
+    risk.textContent = event.risk;
+    box.querySelector(".approval-title").textContent = "Waiting for your approval";
+    box.querySelector(".approval-summary").textContent = event.summary;
+    box.querySelector(".approval-outcome").textContent = "";
+    card.after(box);
+    box.querySelector('button[data-decision="approve"]').focus();
+    scrollToEnd(true);
+  }
+
+  var DECISIONS = {
+    approved: "Approved",
+    declined: "Declined",
+    timeout: "No answer in time: declined",
+    stopped: "Stopped before an answer: declined",
+  };
+
+  function onApprovalDecided(event) {
+    if (!mine(event)) return;
+    var box = transcript.querySelector('.approval[data-approval-for="' + CSS.escape(String(event.id)) + '"]');
+    if (!box) return;
+    box.dataset.decision = event.decision;
+    box.querySelector(".approval-title").textContent = "Asked for your approval";
+    var outcome = DECISIONS[event.decision] || event.decision;
+    box.querySelector(".approval-outcome").textContent = outcome + (event.by ? " by " + event.by : "");
+    var card = cardFor(event);
+    if (card && event.decision === "approved") {
+      card.dataset.state = "running";
+      card.querySelector(".tool-state").textContent = "Running…";
+    }
   }
 
   function setCard(card, state, label, ms) {
@@ -201,7 +263,7 @@
 
   function finish(notice, isError) {
     if (turn) {
-      turn.querySelectorAll('.tool-card[data-state="running"]').forEach(function (card) {
+      turn.querySelectorAll('.tool-card[data-state="running"], .tool-card[data-state="waiting"]').forEach(function (card) {
         setCard(card, "cancelled", "Cancelled");
       });
       if (streaming) streaming.classList.remove("streaming");

@@ -12,10 +12,16 @@
   var calls = {};  // call id -> {form, started}
   var counter = 0;
 
+  var dialog = root.querySelector("[data-confirm-dialog]");
+
   root.querySelectorAll("[data-tool-form]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      if (active) run(form);
+      if (!active || form.dataset.callId) return;
+      var args = collect(form);
+      if (!args) return;
+      if (form.hasAttribute("data-confirm-run")) confirmThen(form, args);
+      else run(form, args);
     });
     form.querySelector("[data-cancel]").addEventListener("click", function () {
       if (form.dataset.callId) socket.send({ type: "call.cancel", id: form.dataset.callId });
@@ -47,10 +53,38 @@
     });
   });
 
-  function run(form) {
-    if (form.dataset.callId) return;
-    var args = collect(form);
-    if (!args) return;
+  // A destructive or outbound tool runs only once the person has confirmed, the record named.
+  function confirmThen(form, args) {
+    var risk = form.dataset.risk;
+    dialog.querySelector("[data-confirm-text]").textContent = summary(form.dataset.toolForm, args) + "?";
+    dialog.querySelector("[data-confirm-risk]").textContent = risk === "outbound"
+      ? "This reaches a customer and cannot be taken back."
+      : "This cannot be undone.";
+    dialog.returnValue = "";
+    dialog.onclose = function () {
+      if (dialog.returnValue === "run") run(form, args);
+      else status(form, "Not run.");
+    };
+    dialog.showModal();
+  }
+
+  function summary(name, args) {
+    var words = name.replace(/[._]/g, " ").trim();
+    var sentence = words.charAt(0).toUpperCase() + words.slice(1);
+    var record = null;
+    Object.keys(args).some(function (key) {
+      if (/(^|_)id$|Id$/.test(key) && (typeof args[key] === "string" || typeof args[key] === "number")) {
+        record = String(args[key]);
+        return true;
+      }
+      return false;
+    });
+    if (record) return sentence + " " + record;
+    var to = ["to", "phone", "email"].map(function (key) { return args[key]; }).filter(Boolean);
+    return to.length ? sentence + " to " + to.join(", ") : sentence;
+  }
+
+  function run(form, args) {
     var id = "explorer-" + ++counter;
     if (!socket.send({ type: "tools.call", id: id, name: form.dataset.toolForm, arguments: args })) {
       status(form, "Not connected yet; try again in a moment.");

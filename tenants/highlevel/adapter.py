@@ -19,21 +19,20 @@ from django.urls import reverse
 
 from tenants.credentials import CredentialsError
 from tenants.highlevel import pages
-from tenants.highlevel.client import HighLevelError
 from tenants.highlevel.connect import (
     agency_grant_pending,
     grant_of,
     tenant_connect_agency_location,
     tenant_connect_location_grant,
 )
-from tenants.highlevel.grants import HighLevelGrant
+from tenants.oauth import OAuthError, OAuthTokens
 
 logger = logging.getLogger(__name__)
 
 PROVIDER_ID = "highlevel"
 
 
-class HighLevelSocialAccountAdapter(DefaultSocialAccountAdapter):
+class HighLevelSocialAccountAdapter(DefaultSocialAccountAdapter):  # type: ignore[misc]  # allauth ships no types
     """Signing in with HighLevel signs a tenant user up, and connects the sub-account.
 
     Local signup stays closed (``config.accounts``); only HighLevel may create
@@ -78,11 +77,11 @@ class HighLevelSocialAccountAdapter(DefaultSocialAccountAdapter):
             else:
                 connection = tenant_connect_location_grant(user=user, grant=grant)
                 messages.success(request, f"Connected {connection.tenant}.")
-        except (HighLevelError, CredentialsError) as exc:
+        except (OAuthError, CredentialsError) as exc:
             raise ImmediateHttpResponse(_problem_from(request, exc)) from None
 
     def _connect_agency(
-        self, request: HttpRequest, sociallogin: SocialLogin, user: Any, grant: HighLevelGrant
+        self, request: HttpRequest, sociallogin: SocialLogin, user: Any, grant: OAuthTokens
     ) -> None:
         # An agency token speaks for many sub-accounts: each one the user picks
         # is connected with its own sub-account token from /oauth/locationToken.
@@ -122,8 +121,8 @@ def _problem_start_again(request: HttpRequest) -> Any:
     )
 
 
-def _problem_from(request: HttpRequest, exc: HighLevelError | CredentialsError) -> Any:
-    if isinstance(exc, HighLevelError) and exc.unreachable:
+def _problem_from(request: HttpRequest, exc: OAuthError | CredentialsError) -> Any:
+    if isinstance(exc, OAuthError) and not exc.permanent:
         return pages.problem(
             request, title="HighLevel is not answering", message=exc.message, status=502
         )
@@ -136,7 +135,7 @@ def _problem_from(request: HttpRequest, exc: HighLevelError | CredentialsError) 
 def _problem_for_callback(
     request: HttpRequest, error: str | None, exception: Exception | None, context: dict[str, Any]
 ) -> Any:
-    if isinstance(exception, HighLevelError | CredentialsError):
+    if isinstance(exception, OAuthError | CredentialsError):
         return _problem_from(request, exception)
     if isinstance(exception, ProviderException):
         return pages.problem(

@@ -19,9 +19,9 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from tenants import crypto
-from tenants.highlevel import client
-from tenants.highlevel.grants import HighLevelGrant
+from tenants import crypto, oauth
+from tenants.highlevel import lookups
+from tenants.oauth import OAuthTokens
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ SESSION_KEY = "highlevel_agency_grant"
 AGENCY_GRANT_SECONDS = 600
 
 
-def agency_grant_keep(request: HttpRequest, grant: HighLevelGrant, *, user_pk: Any) -> None:
+def agency_grant_keep(request: HttpRequest, grant: OAuthTokens, *, user_pk: Any) -> None:
     sealed = base64.b64encode(crypto.encrypt(json.dumps(asdict(grant)).encode())).decode()
     request.session[SESSION_KEY] = {
         "sealed": sealed,
@@ -38,7 +38,7 @@ def agency_grant_keep(request: HttpRequest, grant: HighLevelGrant, *, user_pk: A
     }
 
 
-def agency_grant_recall(request: HttpRequest) -> HighLevelGrant | None:
+def agency_grant_recall(request: HttpRequest) -> OAuthTokens | None:
     """The agency grant kept for this user, or None when absent, expired or unreadable."""
     kept = request.session.get(SESSION_KEY)
     if not isinstance(kept, dict) or kept.get("user") != str(request.user.pk):
@@ -49,7 +49,7 @@ def agency_grant_recall(request: HttpRequest) -> HighLevelGrant | None:
     try:
         fields = json.loads(crypto.decrypt(base64.b64decode(str(kept["sealed"]))))
         fields["approved_locations"] = tuple(fields.get("approved_locations") or ())
-        return HighLevelGrant(**fields)
+        return OAuthTokens(**fields)
     except (crypto.UndecryptableError, binascii.Error, ValueError, TypeError, KeyError):
         agency_grant_forget(request)
         return None
@@ -72,17 +72,17 @@ def marketplace_app_id() -> str:
     return settings.GHL_APP_ID or settings.GHL_CLIENT_ID.partition("-")[0]
 
 
-def agency_location_choices(grant: HighLevelGrant) -> tuple[list[LocationChoice], str]:
+def agency_location_choices(grant: OAuthTokens) -> tuple[list[LocationChoice], str]:
     """The sub-accounts the agency approved, named when GHL lists them, and a note when not.
 
     Named ones come first, by name; a failed listing leaves the bare ids, as
     they can still be connected.
     """
     try:
-        listed = client.installed_locations(
+        listed = lookups.installed_locations(
             agency=grant, app_id=marketplace_app_id(), wanted=grant.approved_locations
         )
-    except client.HighLevelError as exc:
+    except oauth.OAuthError as exc:
         logger.info("Sub-account names unavailable for an agency sign-in: %s", exc.message)
         choices = [LocationChoice(location_id) for location_id in grant.approved_locations]
         note = f"The sub-accounts are listed by ID: their names could not be loaded. {exc.message}"

@@ -8,10 +8,11 @@ from typing import Any
 from allauth.socialaccount.models import SocialLogin
 from django.db import transaction
 
+from tenants import oauth
 from tenants.credentials import upsert_credentials
-from tenants.highlevel import client
-from tenants.highlevel.grants import HighLevelGrant
+from tenants.highlevel import lookups
 from tenants.models import Membership, Tenant
+from tenants.oauth import OAuthTokens
 
 _GRANT_ATTRIBUTE = "_highlevel_grant"
 _AGENCY_ATTRIBUTE = "_highlevel_agency_grant"
@@ -24,24 +25,24 @@ class TenantConnection:
     tenant_created: bool
 
 
-def grant_attach(login: SocialLogin, grant: HighLevelGrant) -> None:
+def grant_attach(login: SocialLogin, grant: OAuthTokens) -> None:
     # In memory only, for the rest of this request: never serialised.
     setattr(login, _GRANT_ATTRIBUTE, grant)
 
 
-def grant_of(login: SocialLogin) -> HighLevelGrant | None:
+def grant_of(login: SocialLogin) -> OAuthTokens | None:
     return getattr(login, _GRANT_ATTRIBUTE, None)
 
 
-def agency_grant_pending(login: SocialLogin, grant: HighLevelGrant) -> None:
+def agency_grant_pending(login: SocialLogin, grant: OAuthTokens) -> None:
     setattr(login, _AGENCY_ATTRIBUTE, grant)
 
 
-def agency_grant_pending_of(login: SocialLogin) -> HighLevelGrant | None:
+def agency_grant_pending_of(login: SocialLogin) -> OAuthTokens | None:
     return getattr(login, _AGENCY_ATTRIBUTE, None)
 
 
-def tenant_connect(*, user: Any, grant: HighLevelGrant, name: str = "") -> TenantConnection:
+def tenant_connect(*, user: Any, grant: OAuthTokens, name: str = "") -> TenantConnection:
     """Store a sub-account grant for ``user``: tenant, encrypted tokens and membership, at once.
 
     The first user of a tenant becomes its owner, later users members; an
@@ -68,17 +69,17 @@ def _membership_for_login(*, tenant: Tenant, user: Any) -> Membership:
     return Membership.objects.create(tenant=tenant, user=user, role=role)
 
 
-def tenant_connect_location_grant(*, user: Any, grant: HighLevelGrant) -> TenantConnection:
+def tenant_connect_location_grant(*, user: Any, grant: OAuthTokens) -> TenantConnection:
     """Connect the sub-account a location-level sign-in was for."""
-    name = client.location_name(
+    name = lookups.location_name(
         access_token=grant.access_token, location_id=grant.location_id, scope=grant.scope
     )
     return tenant_connect(user=user, grant=grant, name=name)
 
 
 def tenant_connect_agency_location(
-    *, user: Any, agency: HighLevelGrant, location_id: str
+    *, user: Any, agency: OAuthTokens, location_id: str
 ) -> TenantConnection:
     """Connect one sub-account of an agency, with a token from ``POST /oauth/locationToken``."""
-    grant = client.location_token(agency=agency, location_id=location_id)
+    grant = oauth.location_token(agency=agency, location_id=location_id)
     return tenant_connect_location_grant(user=user, grant=grant)

@@ -22,32 +22,36 @@ from django.views.decorators.http import require_http_methods
 
 from tenants import oauth
 from tenants.credentials import CredentialsError
-from tenants.highlevel import client, pages
+from tenants.highlevel import lookups, pages
 from tenants.highlevel.agency import (
     agency_grant_forget,
     agency_grant_recall,
     agency_location_choices,
 )
 from tenants.highlevel.connect import grant_attach, tenant_connect_agency_location
-from tenants.highlevel.grants import GrantInvalid, HighLevelGrant, grant_parse
+from tenants.oauth import OAuthTokens
 
 
-class HighLevelOAuth2Adapter(OAuth2Adapter):
+class HighLevelOAuth2Adapter(OAuth2Adapter):  # type: ignore[misc]  # allauth ships no types
     provider_id = "highlevel"
 
     @property
-    def authorize_url(self) -> str:  # type: ignore[override]
+    def authorize_url(self) -> str:
         return settings.GHL_MARKETPLACE_URL + "/oauth/chooselocation"
 
     @property
-    def access_token_url(self) -> str:  # type: ignore[override]
+    def access_token_url(self) -> str:
         return oauth.token_url()
 
     def get_access_token_data(
-        self, request: HttpRequest, app: SocialApp, client_: OAuth2Client, pkce_code_verifier=None
+        self,
+        request: HttpRequest,
+        app: SocialApp,
+        client_: OAuth2Client,
+        pkce_code_verifier: str | None = None,
     ) -> dict[str, Any]:
         code = get_request_param(request, "code")
-        data = client.code_exchange(code=code, redirect_uri=client_.callback_url, app=app)
+        data = oauth.code_exchange(code=code, redirect_uri=client_.callback_url, app=app)
         self.did_fetch_access_token = True
         return data
 
@@ -61,10 +65,10 @@ class HighLevelOAuth2Adapter(OAuth2Adapter):
         self, request: HttpRequest, app: SocialApp, token: SocialToken, **kwargs: Any
     ) -> SocialLogin:
         try:
-            grant = grant_parse(kwargs.get("response"))
-        except GrantInvalid as exc:
+            grant = oauth.grant_parse(kwargs.get("response"))
+        except oauth.GrantInvalidError as exc:
             raise ProviderException(str(exc)) from None
-        identity = {**grant.identity(), **client.user_profile(grant)}
+        identity = {**grant.identity(), **lookups.user_profile(grant)}
         login = self.get_provider().sociallogin_from_response(request, identity)
         grant_attach(login, grant)
         return login
@@ -92,7 +96,7 @@ oauth2_callback = _unless_unconfigured(OAuth2CallbackView.adapter_view(HighLevel
 
 
 def _agency_picker(
-    request: HttpRequest, grant: HighLevelGrant, *, error: str = "", status: int = 200
+    request: HttpRequest, grant: OAuthTokens, *, error: str = "", status: int = 200
 ) -> HttpResponse:
     choices, note = agency_location_choices(grant)
     return pages.agency_picker(request, choices, note=note, error=error, status=status)
@@ -118,7 +122,7 @@ def agency_locations(request: HttpRequest) -> HttpResponse:
             connection = tenant_connect_agency_location(
                 user=request.user, agency=grant, location_id=location_id
             )
-        except (client.HighLevelError, CredentialsError) as exc:
+        except (oauth.OAuthError, CredentialsError) as exc:
             messages.error(request, f"{location_id}: {exc.message}")
         else:
             messages.success(request, f"Connected {connection.tenant}.")

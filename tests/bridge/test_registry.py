@@ -17,7 +17,7 @@ from django.db import connections
 
 from mcpbridge import registry as registry_module
 from mcpbridge.registry import get_registry, health_detail, on_credentials_changed
-from mcpbridge.supervisor.errors import ChildStopped, TenantUnavailable
+from mcpbridge.supervisor.errors import ChildStoppedError, TenantUnavailableError
 from mcpbridge.supervisor.processes import is_running
 from tests.supervisor.conftest import server_command
 from tests.supervisor.test_failures import wait_until
@@ -54,7 +54,7 @@ class CredentialStore:
 
     async def credentials(self, tenant: StandInTenant) -> StandInCredentials:
         if tenant.pk not in self.secrets:
-            raise TenantUnavailable()
+            raise TenantUnavailableError()
         return self.secrets[tenant.pk]
 
 
@@ -111,14 +111,14 @@ async def test_the_registry_is_one_per_event_loop_and_follows_settings(store, se
 
 async def test_an_unusable_tenant_gets_tenant_unavailable_and_no_child(store: CredentialStore):
     store.add(ACME)
-    with pytest.raises(TenantUnavailable) as failure:
+    with pytest.raises(TenantUnavailableError) as failure:
         await child_env(replace(ACME, is_usable=False))
     assert failure.value.code == "tenant_unavailable"
     assert list(get_registry().supervisor.live_pids()) == []
 
 
 async def test_a_tenant_without_credentials_gets_tenant_unavailable(store: CredentialStore):
-    with pytest.raises(TenantUnavailable):
+    with pytest.raises(TenantUnavailableError):
         await child_env(ACME)
 
 
@@ -161,7 +161,7 @@ async def test_a_revoking_signal_closes_the_child_during_its_call(store: Credent
             reason="uninstall",
             revoke=True,
         )
-        with pytest.raises(ChildStopped):
+        with pytest.raises(ChildStoppedError):
             await call
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from mcpbridge import registry as registry_module
 from mcpbridge.registry import get_registry
-from mcpbridge.supervisor.errors import TenantUnavailable
+from mcpbridge.supervisor.errors import TenantUnavailableError
 from mcpbridge.supervisor.processes import is_running
 from tenants.credentials import upsert_credentials
 from tenants.models import Tenant, TenantSecret
@@ -68,7 +68,7 @@ async def test_a_tenants_child_runs_on_its_stored_token_and_location(bridge):
 async def test_a_disabled_tenant_gets_no_child(bridge):
     tenant = await sync_to_async(make_tenant)("acme", "access-acme-0123456789")
     tenant.status = Tenant.Status.DISABLED
-    with pytest.raises(TenantUnavailable):
+    with pytest.raises(TenantUnavailableError):
         await env_of(tenant)
 
 
@@ -96,7 +96,7 @@ async def test_uninstalling_or_disabling_a_tenant_closes_its_child_at_once(bridg
     await sync_to_async(deactivate)(tenant=tenant)
     assert await wait_until(lambda: not is_running(pid))
     await tenant.arefresh_from_db()
-    with pytest.raises(TenantUnavailable):
+    with pytest.raises(TenantUnavailableError):
         await env_of(tenant)
 
 

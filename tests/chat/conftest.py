@@ -152,6 +152,12 @@ def turn(dental: tuple[Tenant, Any], agent_config: AgentConfig) -> Turn:
 # --- browser tests --------------------------------------------------------------------
 
 
+@pytest.fixture
+def live_sandbox(_ghl_sandbox_server: Sandbox) -> Sandbox:
+    """The sandbox a module's live hub talks to, as it is (not reset between its tests)."""
+    return _ghl_sandbox_server
+
+
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory) -> Iterator[Any]:
     """One headless Chromium (Debian's) with a fresh profile, for a module of tests.

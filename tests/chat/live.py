@@ -4,17 +4,15 @@ and Debian's Chromium driven by Playwright."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
 from tests.chat.seed_live import PASSWORD
-from tests.conftest import REPO_ROOT, base_env, free_port, run_manage
+from tests.conftest import REPO_ROOT, base_env, daphne_start, run_manage
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,19 +45,6 @@ class LiveHub:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-
-
-def _wait_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"daphne exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("daphne did not start listening in time")
 
 
 def live_hub_start(sandbox: Sandbox, root: Path, **env_overrides: str) -> LiveHub:
@@ -96,26 +81,8 @@ def live_hub_worker(hub: LiveHub, root: Path) -> LiveHub:
 
 
 def _daphne(env: dict[str, str], log: Path) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
     with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "config.asgi:application",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    _wait_listening(port, process, log)
-    return f"http://127.0.0.1:{port}", process
+        return daphne_start(env, stdout=sink, stderr=subprocess.STDOUT)
 
 
 def sign_in(page: Any, hub: LiveHub, username: str = "dana") -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sys
 
 import pytest
 
 from mcpbridge.chat.agent.loop import AgentLoop
 from mcpbridge.chat.transcript import ChatMessage, ToolCall
+from mcpbridge.ghl.core import core_tools
 from mcpbridge.registry import get_registry
+from mcpbridge.sandbox import DENTAL
 from tenants.models import Tenant
 from tests.chat.conftest import FAKE_KEY
 from tests.chat.fake_model import Reply, error, text, tool_calls
@@ -440,3 +443,36 @@ async def test_a_stop_during_tool_calls_cancels_them_and_releases_the_child(
     assert answers["get_contact"].error_code == ""
     assert "Alice" in answers["get_contact"].content
     await released()
+
+
+# --- a larger toolset ------------------------------------------------------------------
+
+
+async def test_with_the_full_toolset_it_offers_what_the_request_needs_and_reaches_it(
+    dental, bridge, fake_model, agent_config, events, settings
+):
+    settings.MCP_SERVER_COMMAND = [sys.executable, "-m", "mcpbridge.ghl", "--toolset", "full"]
+    tenant, _ = dental
+    fake_model.push(
+        tool_calls(("locations_get_timezones", {})),
+        text("Pick one of those time zones."),
+    )
+    seen = events()
+    history = [ChatMessage("user", "Which time zones can the sub-account use?")]
+    await run_turn(tenant, agent_config, seen, history=history)
+
+    offered = [tool["function"]["name"] for tool in fake_model.requests[0]["body"]["tools"]]
+    assert len(offered) == agent_config.max_tools == 64
+    assert offered[:52] == [tool.name for tool in core_tools()] + [
+        "search_operations",
+        "describe_operation",
+        "call_operation",
+    ]
+    # The rest were chosen for the request, not by name.
+    assert offered[52] == "locations_get_timezones"
+    assert offered[52:] != sorted(offered[52:])
+    result = seen.of("tool.result")[0]
+    assert result["isError"] is False
+    assert "America/Chicago" in result["content"][0]["text"]
+    assert [r.path for r in bridge.requests()] == [f"/locations/{DENTAL}/timezones"]
+    assert seen.types[-1] == "chat.done"

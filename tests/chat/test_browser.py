@@ -186,3 +186,36 @@ def test_the_tool_explorer_runs_a_tool_over_the_socket_without_a_model(page, hub
     contact.get_by_role("button", name="Run get_contact").click()
     expect(contact.locator("[data-output]")).to_have_attribute("data-state", "error")
     expect(contact.locator("[data-status]")).to_have_text("The tool reported an error.")
+
+
+def test_the_explorer_asks_before_a_destructive_tool_naming_the_record(page, hub, live_sandbox):
+    sign_in(page, hub)
+    page.goto(f"{hub.url}/tenants/dental/tools/")
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "online")
+    tool = page.locator("#tool-delete_contact")
+    expect(tool.locator(".risk")).to_have_text("destructive")
+    tool.locator("summary").click()
+    tool.locator("#f-delete_contact-contactId").fill("ct_dental_dev")
+    tool.get_by_role("button", name="Run delete_contact").click()
+    dialog = page.locator("[data-confirm-dialog]")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Delete contact ct_dental_dev?")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(tool.locator("[data-status]")).to_have_text("Not run.")
+    assert live_sandbox.requests("/contacts/ct_dental_dev", "DELETE") == []
+
+    tool.get_by_role("button", name="Run delete_contact").click()
+    dialog.get_by_role("button", name="Yes, run it").click()
+    expect(tool.locator("[data-status]")).to_have_text("Done.", timeout=20_000)
+    assert len(live_sandbox.requests("/contacts/ct_dental_dev", "DELETE")) == 1
+
+
+def test_the_explorer_runs_a_read_without_asking(page, hub):
+    sign_in(page, hub)
+    page.goto(f"{hub.url}/tenants/dental/tools/")
+    expect(page.locator("[data-connection]")).to_have_attribute("data-state", "online")
+    tool = page.locator("#tool-get_location")
+    tool.locator("summary").click()
+    tool.get_by_role("button", name="Run get_location").click()
+    expect(tool.locator("[data-status]")).to_have_text("Done.", timeout=20_000)
+    expect(page.locator("[data-confirm-dialog]")).not_to_be_visible()

@@ -146,6 +146,32 @@ def test_a_script_in_a_tool_result_stays_inert_as_it_arrives(page, hub, fake):
     assert page.evaluate("window.__pwned") is None
 
 
+def test_a_delete_shows_an_approval_card_and_reaches_ghl_only_after_approve(
+    page, hub, fake, live_sandbox
+):
+    sandbox = live_sandbox
+    fake.push(
+        tool_calls(("delete_contact", {"contactId": "ct_dental_carla"})),
+        text("Carla is deleted."),
+    )
+    sign_in_with_highlevel(page, hub)
+    open_chat(page, hub)
+    ask(page, "Wipe Carla")
+    card = page.locator(".approval")
+    expect(card).to_be_visible(timeout=FIRST_TURN_MS)
+    expect(card).to_have_attribute("data-risk", "destructive")
+    expect(card.locator(".approval-summary")).to_contain_text("ct_dental_carla")
+    expect(page.locator(".tool-card")).to_have_attribute("data-state", "waiting")
+    assert sandbox.requests("/contacts/ct_dental_carla", "DELETE") == []
+    card.get_by_role("button", name="Approve").click()
+    expect(card.locator(".approval-outcome")).to_contain_text("Approved by")
+    expect(page.locator(".tool-card")).to_have_attribute("data-state", "done")
+    expect(page.locator(".turn-assistant .md").last).to_have_text("Carla is deleted.")
+    assert len(sandbox.requests("/contacts/ct_dental_carla", "DELETE")) == 1
+    page.reload()
+    expect(page.locator(".approval .approval-outcome")).to_contain_text("Approved by")
+
+
 def test_stop_ends_the_answer_and_the_history_says_so(page, hub, fake):
     fake.push(Reply(deltas=[{"content": "Let me think about"}], hang=True))
     sign_in_with_highlevel(page, hub)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mcpbridge.chat.conversations import (
-    ConversationNotFound,
+    ConversationNotFoundError,
     conversation_append,
     conversation_create,
     conversation_delete,
@@ -34,13 +34,13 @@ def test_each_user_lists_only_their_conversations_in_that_tenant_newest_first(
 
 @pytest.mark.parametrize("raw", ["999999", "abc", None, ""])
 def test_a_missing_or_malformed_id_is_not_found(personas, raw):
-    with pytest.raises(ConversationNotFound):
+    with pytest.raises(ConversationNotFoundError):
         conversation_for_user(tenant=personas.tenant, user=personas.member, conversation_id=raw)
 
 
 def test_another_members_conversation_is_not_found(personas):
     theirs = conversation_create(tenant=personas.tenant, user=personas.owner)
-    with pytest.raises(ConversationNotFound):
+    with pytest.raises(ConversationNotFoundError):
         conversation_for_user(
             tenant=personas.tenant, user=personas.member, conversation_id=theirs.pk
         )

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from mcpbridge.chat.leases import (
-    ConversationBusy,
+    ConversationBusyError,
     conversation_lease_kept,
     conversation_lease_release,
     conversation_lease_take,
@@ -165,7 +165,7 @@ async def test_a_lease_outlives_its_time_while_kept_and_lapses_when_its_worker_i
     abandoned = conversation_lease_take(conversation_id=-2, seconds=1)
     async with conversation_lease_kept(kept):
         await asyncio.sleep(1.3)
-        with pytest.raises(ConversationBusy):
+        with pytest.raises(ConversationBusyError):
             conversation_lease_take(conversation_id=-1, seconds=1)
         retaken = conversation_lease_take(conversation_id=-2, seconds=1)
     assert retaken.token != abandoned.token

@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 # remove the capturing handler of the test that first imported it.
 from config.asgi import application
 from tests.config.test_settings import PRODUCTION_ENV
+from tests.conftest import ANSWER_WITHIN
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_text_access_log_redacts_the_oauth_code_too(production_server):
     httpx.get(
         f"{server.url}/accounts/highlevel/login/callback/?code=oauth-code-0123&state=s-98765",
         headers={"Host": "hub.example.com"},
-        timeout=15,
+        timeout=ANSWER_WITHIN,
     )
     log = server.wait_for_log("/accounts/highlevel/login/callback/")
     assert "code=[redacted]&state=[redacted]" in log

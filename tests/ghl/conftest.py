@@ -65,6 +65,16 @@ async def inproc_child(
         yield client
 
 
+async def all_tools(client: Client) -> list[types.Tool]:
+    """Every page of tools/list, following the cursor."""
+    page = await client.list_tools()
+    tools = list(page.tools)
+    while page.next_cursor:
+        page = await client.list_tools(cursor=page.next_cursor)
+        tools.extend(page.tools)
+    return tools
+
+
 def result_json(result: types.CallToolResult) -> Any:
     assert not result.is_error, result.content[0].text
     return json.loads(result.content[0].text)

@@ -116,10 +116,3 @@ def test_location_is_hidden_wherever_an_operation_takes_it(catalogue: Catalogue)
         )
         assert name not in visible, op_id
     assert "altType" not in catalogue.get("invoices.list_invoices").input_schema["properties"]
-
-
-def test_search_finds_operations_by_words_and_group(catalogue: Catalogue) -> None:
-    assert catalogue.search("free slots")[0].id == "calendars.get_slots"
-    in_group = catalogue.search("", group="campaigns")
-    assert [op.id for op in in_group] == ["campaigns.get_campaigns"]
-    assert catalogue.search("zzzz-nothing") == []

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import httpx
 import pytest
 
 from mcpbridge.ghl.client import GhlClient, GhlError, PreparedRequest, retry_after_seconds
 from mcpbridge.ghl.config import Settings
+from mcpbridge.ghl.redact import Redactor
 from mcpbridge.sandbox import DENTAL, Sandbox
 from tests.ghl.conftest import inproc_child, result_json, result_text
 
@@ -75,8 +79,43 @@ async def test_a_rate_limit_it_cannot_wait_out_is_reported(ghl_sandbox: Sandbox)
             await client.send(get_contact())
     finally:
         await client.aclose()
-    assert "rate limit" in str(caught.value)
+    assert "GHL's rate limit; retry after 60 s" in str(caught.value)
     assert len(ghl_sandbox.requests()) == 1
+
+
+async def test_a_rate_limit_longer_than_the_calls_budget_is_reported_at_once(
+    ghl_sandbox: Sandbox,
+) -> None:
+    ghl_sandbox.fail("/contacts/*", status=429, times=1, headers={"Retry-After": "5"})
+    async with inproc_child(ghl_sandbox, call_budget=2.0) as client:
+        result = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+    assert result.is_error
+    assert "retry after 5 s" in result_text(result)
+    assert [r.status for r in ghl_sandbox.requests()] == [429]
+
+
+async def test_a_hanging_ghl_is_bounded_in_total_not_per_attempt(ghl_sandbox: Sandbox) -> None:
+    ghl_sandbox.fail("/contacts/*", status=200, times=50, delay=5)
+    async with inproc_child(ghl_sandbox, timeout=0.2, max_retries=20, call_budget=0.8) as client:
+        result = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+    assert result.is_error
+    assert result_text(result) == (
+        "GHL did not answer GET /contacts/{contactId} within 0.8 s (retries included); "
+        "try again shortly."
+    )
+
+
+async def test_many_concurrent_calls_never_trip_ghls_limit(ghl_sandbox: Sandbox) -> None:
+    ghl_sandbox.state.rate_limit = 10
+    ghl_sandbox.state.rate_window = 0.25
+    async with inproc_child(ghl_sandbox, max_requests=9, rate_window=0.25) as client:
+        results = await asyncio.gather(
+            *(client.call_tool("get_contact", {"contactId": "ct_dental_alice"}) for _ in range(150))
+        )
+    assert not [result for result in results if result.is_error]
+    statuses = [r.status for r in ghl_sandbox.requests()]
+    assert 429 not in statuses
+    assert len(statuses) == 150
 
 
 async def test_network_failures_become_clear_errors(closed_port: int) -> None:
@@ -127,6 +166,10 @@ async def test_large_responses_are_cut_with_a_note(ghl_sandbox: Sandbox) -> None
     assert text.startswith('{"contacts":[')
     assert "[truncated: the response was" in text
     assert len(text) < 1300
+    structured = result.structured_content
+    assert len(json.dumps(structured)) < 1300
+    assert 0 < len(structured["contacts"]) < structured["total"]
+    assert structured["_truncated"].startswith("lists cut to fit (contacts: ")
 
 
 async def test_it_slows_down_when_ghl_says_the_window_is_spent(ghl_sandbox: Sandbox) -> None:
@@ -162,3 +205,40 @@ async def test_a_malformed_retry_after_is_waited_out_not_a_crash(ghl_sandbox: Sa
         result = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
     assert result_json(result)["contact"]["id"] == "ct_dental_alice"
     assert [r.status for r in ghl_sandbox.requests()] == [429, 200]
+
+
+async def test_no_result_carries_the_token_even_when_ghl_echoes_it(ghl_sandbox: Sandbox) -> None:
+    token = ghl_sandbox.mint_token(DENTAL)
+    other = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvdGhlci10ZW5hbnQifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
+    ghl_sandbox.fail(
+        "/contacts/ct_dental_alice",
+        status=400,
+        message=f"invalid header Authorization: Bearer {token}; raw {token}; stale {other}",
+    )
+    async with inproc_child(ghl_sandbox, token=token) as client:
+        echoed = await client.call_tool("get_contact", {"contactId": "ct_dental_alice"})
+        await client.call_tool(
+            "add_contact_note",
+            {"contactId": "ct_dental_alice", "body": f"pasted by mistake: bearer {token}"},
+        )
+        notes = await client.call_tool("list_contact_notes", {"contactId": "ct_dental_alice"})
+    assert echoed.is_error
+    assert "invalid header Authorization: Bearer [redacted]" in result_text(echoed)
+    for result in (echoed, notes):
+        text = result_text(result) + json.dumps(result.structured_content)
+        assert token not in text
+        assert other not in text
+    assert "pasted by mistake: bearer [redacted]" in result_text(notes)
+
+
+def test_anything_shaped_like_a_credential_is_redacted() -> None:
+    redactor = Redactor(("own-secret-token",))
+    text = (
+        "own-secret-token / Authorization: Bearer abc.def-ghi_jkl / "
+        "eyJhbGciOiJSUzI1NiJ9.eyJsb2NhdGlvbklkIjoieCJ9.c2lnbmF0dXJlMTIz / "
+        "pit-0a1b2c3d-1111-2222-3333-444455556666 / a bearer of news"
+    )
+    assert redactor.text(text) == (
+        "[redacted] / Authorization: Bearer [redacted] / [redacted] / [redacted] / a bearer of news"
+    )
+    assert redactor.value({"a": ["own-secret-token", 3]}) == {"a": ["[redacted]", 3]}

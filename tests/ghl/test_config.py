@@ -23,6 +23,11 @@ def test_it_reads_the_contract_variables() -> None:
     assert settings_from_env({"GHL_API_KEY": "key", "GHL_LOCATION_ID": "loc"}).access_token == "key"
 
 
+def test_log_levels_are_read_in_any_case() -> None:
+    environ = {"GHL_ACCESS_TOKEN": "tok", "GHL_LOCATION_ID": "loc", "GHL_LOG_LEVEL": "warning"}
+    assert settings_from_env(environ).log_level == "WARNING"
+
+
 def test_the_token_is_not_in_the_settings_repr() -> None:
     settings = settings_from_env({"GHL_ACCESS_TOKEN": "tok-very-secret", "GHL_LOCATION_ID": "loc"})
     assert "tok-very-secret" not in repr(settings)
@@ -44,6 +49,14 @@ def test_the_token_is_not_in_the_settings_repr() -> None:
         (
             {"GHL_ACCESS_TOKEN": "tok", "GHL_LOCATION_ID": "loc", "GHL_RATE_LIMIT": "0"},
             "GHL_RATE_LIMIT must be at least 1",
+        ),
+        (
+            {"GHL_ACCESS_TOKEN": "tok", "GHL_LOCATION_ID": "loc", "GHL_LOG_LEVEL": "verbose"},
+            "GHL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, got 'verbose'",
+        ),
+        (
+            {"GHL_ACCESS_TOKEN": "tok", "GHL_LOCATION_ID": "loc", "GHL_CALL_BUDGET": "0"},
+            "GHL_CALL_BUDGET must be at least 0.1",
         ),
     ],
 )

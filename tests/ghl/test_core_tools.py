@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
+from mcpbridge.ghl.catalogue import catalogue_load
 from mcpbridge.ghl.core import core_tools
+from mcpbridge.ghl.tools import toolset_build
 from mcpbridge.sandbox import ANA, DENTAL, ROOFING, Sandbox
 from tests.ghl.conftest import inproc_child, result_json, result_text
 
@@ -334,6 +336,8 @@ async def test_core_tool_does_its_job_against_the_sandbox(
     async with inproc_child(ghl_sandbox) as client:
         result = await client.call_tool(name, arguments)
     assert check(result_json(result), ghl_sandbox) is True
+    # The client checked the structured content against the tool's output schema.
+    assert result.structured_content == result_json(result)
     seen = ghl_sandbox.requests()
     assert seen, "the tool reached GHL"
     assert all(r.location_id == DENTAL for r in seen)
@@ -361,3 +365,18 @@ async def test_core_tools_never_reach_another_location(ghl_sandbox: Sandbox) -> 
     assert other.is_error
     assert "404" in result_text(other)
     assert ROOFING not in {r.location_id for r in ghl_sandbox.requests()}
+
+
+def test_every_core_tool_declares_its_output_and_no_other_tool_does() -> None:
+    catalogue = catalogue_load()
+    core = toolset_build("core", catalogue)
+    full = toolset_build("full", catalogue)
+    names = {tool.name for tool in core_tools()}
+    for name, entry in core.items():
+        schema = entry.tool.output_schema
+        assert (schema is not None) is (name in names), name
+        if schema is not None:
+            assert schema["type"] == "object"
+            assert schema["additionalProperties"] is True
+    operations = {op.tool_name for op in catalogue}
+    assert all(full[name].tool.output_schema is None for name in operations)

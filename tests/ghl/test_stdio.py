@@ -6,11 +6,14 @@ import json
 import subprocess
 import sys
 
+import pytest
+from mcp.shared.exceptions import MCPError
+
 from mcpbridge.ghl.catalogue import Catalogue
 from mcpbridge.ghl.core import core_tools
 from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox
 from tests.conftest import REPO_ROOT
-from tests.ghl.conftest import child_env, result_json, result_text, stdio_child
+from tests.ghl.conftest import all_tools, child_env, result_json, result_text, stdio_child
 
 DISCOVERY = {"search_operations", "describe_operation", "call_operation"}
 
@@ -192,10 +195,16 @@ async def test_full_toolset_lists_the_whole_catalogue(
     ghl_sandbox: Sandbox, catalogue: Catalogue
 ) -> None:
     async with stdio_child(child_env(ghl_sandbox, GHL_TOOLSET="full")) as client:
-        tools = (await client.list_tools()).tools
+        first = await client.list_tools()
+        tools = await all_tools(client)
         location = await client.call_tool("locations_get_location", {})
-    assert len(tools) == len(catalogue)
-    assert {tool.name for tool in tools} == {op.tool_name for op in catalogue}
+        with pytest.raises(MCPError, match="Invalid cursor"):
+            await client.list_tools(cursor="bm90LWEtY3Vyc29y")
+    assert len(first.tools) == 100
+    assert first.next_cursor
+    core = {tool.name for tool in core_tools()} | DISCOVERY
+    assert len(tools) == len(catalogue) + len(core)
+    assert {tool.name for tool in tools} == {op.tool_name for op in catalogue} | core
     assert result_json(location)["location"]["id"] == DENTAL
 
 
@@ -204,8 +213,8 @@ async def test_the_toolset_can_be_chosen_on_the_command_line(
 ) -> None:
     # The bridge passes children nothing but credentials in the environment.
     async with stdio_child(child_env(ghl_sandbox), args=("--toolset", "full")) as client:
-        tools = (await client.list_tools()).tools
-    assert len(tools) == len(catalogue)
+        tools = await all_tools(client)
+    assert len(tools) == len(catalogue) + len(core_tools()) + len(DISCOVERY)
 
 
 async def test_a_list_of_groups_lists_those_groups(
@@ -214,7 +223,7 @@ async def test_a_list_of_groups_lists_those_groups(
     async with stdio_child(
         child_env(ghl_sandbox, GHL_TOOLSET="calendars, custom-fields")
     ) as client:
-        tools = (await client.list_tools()).tools
+        tools = await all_tools(client)
     assert len(tools) == len(catalogue.in_group("calendars")) + len(
         catalogue.in_group("custom_fields")
     )
@@ -280,6 +289,15 @@ def test_it_exits_on_an_unknown_group() -> None:
     assert result.returncode == 2
     assert "unknown group 'nonsense'" in result.stderr
     assert "abc123456" not in result.stderr
+
+
+def test_it_exits_on_a_bad_log_level() -> None:
+    result = run_child(
+        {"GHL_ACCESS_TOKEN": "abc123456", "GHL_LOCATION_ID": DENTAL, "GHL_LOG_LEVEL": "LOUD"}
+    )
+    assert result.returncode == 2
+    assert "GHL_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in result.stderr
+    assert result.stdout == ""
 
 
 def test_it_exits_on_a_group_a_sub_account_cannot_use() -> None:

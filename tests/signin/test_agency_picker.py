@@ -16,7 +16,7 @@ from django.contrib.auth import get_user_model
 
 from mcpbridge.sandbox import ANA, APP_ID, COMPANY_ID, DENTAL, ROOFING
 from tenants import crypto
-from tenants.highlevel import client as highlevel_client
+from tenants.highlevel import lookups
 from tenants.highlevel.agency import SESSION_KEY
 from tenants.models import Tenant
 from tests.signin.conftest import authorisation_start, consent
@@ -97,7 +97,7 @@ def test_a_refused_choice_shows_the_names_again(client, highlevel) -> None:
 
 
 def test_the_names_are_read_page_by_page(client, highlevel, monkeypatch) -> None:
-    monkeypatch.setattr(highlevel_client, "LISTING_PAGE_SIZE", 1)
+    monkeypatch.setattr(lookups, "LISTING_PAGE_SIZE", 1)
 
     page = agency_sign_in(client)
 
@@ -153,7 +153,7 @@ def test_a_wrong_app_id_leaves_the_ids_and_says_why(client, highlevel, settings)
 
 
 def test_a_slow_listing_gives_way_to_the_ids(client, highlevel, monkeypatch) -> None:
-    monkeypatch.setattr(highlevel_client, "LISTING_SECONDS", 0.2)
+    monkeypatch.setattr(lookups, "LISTING_SECONDS", 0.2)
     agency_sign_in(client)
     highlevel.fail(LISTING, delay=1.0)
 

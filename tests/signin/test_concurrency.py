@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from tenants.highlevel.connect import tenant_connect
-from tenants.highlevel.grants import grant_parse
 from tenants.models import Membership, Tenant
+from tenants.oauth import grant_parse
 
 USERS = 8
 

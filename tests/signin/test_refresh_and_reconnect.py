@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from mcpbridge.sandbox import ANA, BEN, DENTAL, ROOFING, Sandbox
-from tenants.credentials import TenantNeedsReauth, get_valid_token
+from tenants.credentials import TenantNeedsReauthError, get_valid_token
 from tenants.models import Tenant, TenantSecret
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -72,7 +72,7 @@ def test_a_reused_refresh_token_puts_the_tenant_in_needs_reauth_with_a_reconnect
     spend_refresh_token(highlevel, TenantSecret.objects.get().refresh_token)
     expire(tenant)
 
-    with pytest.raises(TenantNeedsReauth):
+    with pytest.raises(TenantNeedsReauthError):
         get_valid_token(tenant)
 
     tenant.refresh_from_db()
@@ -90,7 +90,7 @@ def test_reconnecting_returns_the_tenant_to_active(client, highlevel, sign_in, c
     tenant = Tenant.objects.get()
     spend_refresh_token(highlevel, TenantSecret.objects.get().refresh_token)
     expire(tenant)
-    with pytest.raises(TenantNeedsReauth):
+    with pytest.raises(TenantNeedsReauthError):
         get_valid_token(tenant)
 
     response = sign_in(client)

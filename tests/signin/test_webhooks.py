@@ -11,8 +11,8 @@ from django.test import Client
 
 from mcpbridge.sandbox import COMPANY_ID, DENTAL, ROOFING, Sandbox
 from tenants.credentials import (
-    TenantInactive,
-    TenantSecretMissing,
+    TenantInactiveError,
+    TenantSecretMissingError,
     get_tenant_secrets,
     get_valid_token,
 )
@@ -62,9 +62,9 @@ def test_a_signed_uninstall_removes_the_tenants_credentials(
     assert {c["reason"] for c in after_login} == {"uninstall", "deleted"}
     assert all(c["revoke"] for c in after_login)
     assert all(c["tenant_id"] == connected.pk for c in after_login)
-    with pytest.raises(TenantSecretMissing):
+    with pytest.raises(TenantSecretMissingError):
         get_tenant_secrets(connected)
-    with pytest.raises(TenantSecretMissing):
+    with pytest.raises(TenantSecretMissingError):
         get_valid_token(connected)
     assert api_status(highlevel, old_token) == 401
 
@@ -172,6 +172,15 @@ def test_an_old_event_is_refused(client, highlevel, connected) -> None:
     assert TenantSecret.objects.exists()
 
 
+def test_a_timestamp_without_a_zone_is_read_as_utc(client, highlevel, connected) -> None:
+    event = highlevel.webhooks.event("UNINSTALL", location_id=DENTAL)
+    event["timestamp"] = datetime.now(UTC).replace(tzinfo=None).isoformat()
+    response = deliver(client, highlevel, event)
+    assert response.status_code == 200
+    assert response.json()["status"].startswith("uninstalled")
+    assert not TenantSecret.objects.exists()
+
+
 def test_an_uninstall_older_than_the_current_connection_leaves_it_alone(
     client, highlevel, connected
 ) -> None:
@@ -251,5 +260,5 @@ def test_the_sandbox_delivers_an_uninstall_over_http(live_server, highlevel, sig
     assert answer.status_code == 200
     assert Tenant.objects.get().status == Tenant.Status.UNINSTALLED
     assert api_status(highlevel, token) == 401
-    with pytest.raises((TenantSecretMissing, TenantInactive)):
+    with pytest.raises((TenantSecretMissingError, TenantInactiveError)):
         get_valid_token(Tenant.objects.get())

@@ -15,8 +15,10 @@ from mcpbridge.supervisor.supervisor import SpecBuilder, Supervisor, SupervisorC
 SERVER = Path(__file__).with_name("mcp_server.py")
 
 
-def server_command(*flags: str, python: str = sys.executable) -> tuple[str, ...]:
-    return (python, str(SERVER), *flags)
+def server_command(
+    *flags: str, python: str = sys.executable, server: Path = SERVER
+) -> tuple[str, ...]:
+    return (python, str(server), *flags)
 
 
 def make_spec(
@@ -25,11 +27,12 @@ def make_spec(
     version: int = 1,
     flags: tuple[str, ...] = (),
     python: str = sys.executable,
+    server: Path = SERVER,
 ) -> ChildSpec:
     token = f"tok-{key}-v{version}-0123456789abcdef"
     return ChildSpec(
         key=key,
-        command=server_command(*flags, python=python),
+        command=server_command(*flags, python=python, server=server),
         env={
             "GHL_ACCESS_TOKEN": token,
             "GHL_API_KEY": token,

@@ -10,12 +10,12 @@ import pytest
 
 from mcpbridge.supervisor.child_log import LOG_BURST
 from mcpbridge.supervisor.errors import (
-    CallTimeout,
-    ChildCrashed,
-    ChildFailed,
-    ChildRestarting,
-    ChildStartFailed,
-    ChildUnresponsive,
+    CallTimeoutError,
+    ChildCrashedError,
+    ChildFailedError,
+    ChildRestartingError,
+    ChildStartFailedError,
+    ChildUnresponsiveError,
 )
 from mcpbridge.supervisor.processes import is_running
 from mcpbridge.supervisor.spec import State
@@ -47,7 +47,7 @@ async def test_kill_9_mid_call_fails_that_call_and_the_next_call_gets_a_new_chil
         await asyncio.sleep(0.2)
         os.kill(client.pid, signal.SIGKILL)
         # call_timeout is 10 s: a crash error (not a timeout) means it failed at once.
-        with pytest.raises(ChildCrashed) as failure:
+        with pytest.raises(ChildCrashedError) as failure:
             await call
     async with supervisor.acquire("acme", fixed(spec), version=1) as again:
         result = await again.call_tool("echo", {"text": "back"})
@@ -60,7 +60,7 @@ async def test_kill_9_mid_call_fails_that_call_and_the_next_call_gets_a_new_chil
 async def test_a_child_that_exits_by_itself_is_replaced_on_next_use(supervisor: Supervisor):
     spec = make_spec("acme")
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
-        with pytest.raises(ChildCrashed):
+        with pytest.raises(ChildCrashedError):
             await client.call_tool("crash", {"code": 4})
     assert await wait_until(lambda: not supervisor.live_pids())
     async with supervisor.acquire("acme", fixed(spec), version=1) as again:
@@ -73,7 +73,7 @@ async def test_a_hung_tool_hits_the_call_timeout_and_the_child_keeps_serving(
     supervisor = supervisor_factory(call_timeout=0.5)
     timeouts = sample("mcp_tool_calls_total", outcome="timeout")
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
-        with pytest.raises(CallTimeout) as failure:
+        with pytest.raises(CallTimeoutError) as failure:
             await client.call_tool("hang")
         await asyncio.sleep(0.3)  # the ping probe answers: the child is only slow
         result = await client.call_tool("echo", {"text": "alive"})
@@ -87,9 +87,9 @@ async def test_a_shorter_time_limit_applies_but_never_a_longer_one(
 ):
     supervisor = supervisor_factory(call_timeout=0.6)
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
-        with pytest.raises(CallTimeout):
+        with pytest.raises(CallTimeoutError):
             await client.call_tool("sleep", {"seconds": 0.4}, time_limit=0.1)
-        with pytest.raises(CallTimeout):
+        with pytest.raises(CallTimeoutError):
             await client.call_tool("sleep", {"seconds": 2}, time_limit=30)
 
 
@@ -103,7 +103,7 @@ async def test_progress_does_not_extend_the_call_timeout(
         progress.append(value)
 
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
-        with pytest.raises(CallTimeout):
+        with pytest.raises(CallTimeoutError):
             await client.call_tool(
                 "sleep", {"seconds": 3, "progress": True}, progress_callback=on_progress
             )
@@ -118,11 +118,11 @@ async def test_a_child_that_stops_answering_is_ended_and_its_calls_fail(
     spec = make_spec("acme")
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         waiting = asyncio.create_task(client.call_tool("sleep", {"seconds": 30}))
-        with pytest.raises(CallTimeout):
+        with pytest.raises(CallTimeoutError):
             await client.call_tool("freeze", time_limit=0.3)
         # The ping probe goes unanswered: the child is ended and the other call fails
         # before its own 3 s limit.
-        with pytest.raises(ChildUnresponsive) as failure:
+        with pytest.raises(ChildUnresponsiveError) as failure:
             await waiting
     assert failure.value.code == "child_unresponsive"
     assert await wait_until(lambda: gone(supervisor, client.pid))
@@ -170,7 +170,7 @@ async def test_a_child_that_hangs_at_initialise_hits_the_init_timeout(
 ):
     supervisor = supervisor_factory(init_timeout=0.3)
     spec = make_spec("acme", flags=("--hang-on-init",))
-    with pytest.raises(ChildStartFailed) as failure:
+    with pytest.raises(ChildStartFailedError) as failure:
         async with supervisor.acquire("acme", fixed(spec), version=1):
             pass
     assert failure.value.code == "child_start_failed"
@@ -180,7 +180,7 @@ async def test_a_child_that_hangs_at_initialise_hits_the_init_timeout(
 async def test_a_command_that_cannot_run_fails_to_start(supervisor: Supervisor):
     spec = make_spec("acme")
     spec = type(spec)(key="acme", command=("/nonexistent/mcp-server",), env=spec.env)
-    with pytest.raises(ChildStartFailed):
+    with pytest.raises(ChildStartFailedError):
         async with supervisor.acquire("acme", fixed(spec)):
             pass
 
@@ -195,18 +195,18 @@ async def test_repeated_failures_back_off_then_turn_fatal_until_new_credentials(
         async with supervisor.acquire("acme", fixed(spec), version=version) as client:
             return client.pid
 
-    with pytest.raises(ChildStartFailed):
+    with pytest.raises(ChildStartFailedError):
         await attempt()
-    with pytest.raises(ChildStartFailed):  # the first retry is immediate
+    with pytest.raises(ChildStartFailedError):  # the first retry is immediate
         await attempt()
-    with pytest.raises(ChildRestarting) as waiting:
+    with pytest.raises(ChildRestartingError) as waiting:
         await attempt()
     assert 0 < waiting.value.retry_after <= 0.2
     assert [row.state for row in supervisor.snapshot()] == [State.BACKOFF]
     await asyncio.sleep(0.25)
-    with pytest.raises(ChildStartFailed):
+    with pytest.raises(ChildStartFailedError):
         await attempt()
-    with pytest.raises(ChildFailed) as fatal:
+    with pytest.raises(ChildFailedError) as fatal:
         await attempt()
     assert fatal.value.code == "child_failed"
     assert [row.state for row in supervisor.snapshot()] == [State.FATAL]

@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from mcpbridge.supervisor.errors import AtCapacity, ChildStopped, ShuttingDown
+from mcpbridge.supervisor.errors import AtCapacityError, ChildStoppedError, ShuttingDownError
 from mcpbridge.supervisor.processes import is_running
 from mcpbridge.supervisor.spec import State
 from mcpbridge.supervisor.supervisor import Supervisor
@@ -117,7 +117,7 @@ async def test_a_revoke_closes_the_child_at_once_and_fails_its_calls(supervisor:
         call = asyncio.create_task(client.call_tool("sleep", {"seconds": 5}))
         await asyncio.sleep(0.1)
         supervisor.recycle("acme", revoke=True)
-        with pytest.raises(ChildStopped) as failure:
+        with pytest.raises(ChildStoppedError) as failure:
             await call
     assert failure.value.code == "child_stopped"
     assert await wait_until(lambda: gone(supervisor, client.pid))
@@ -146,7 +146,7 @@ async def test_at_capacity_with_no_idle_child_acquire_fails_fast(
     supervisor = supervisor_factory(max_children=1)
     refused = sample("mcp_at_capacity_refusals_total")
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as busy:
-        with pytest.raises(AtCapacity) as failure:
+        with pytest.raises(AtCapacityError) as failure:
             await use_once(supervisor, "globex")
         assert is_running(busy.pid)
     assert failure.value.code == "at_capacity"
@@ -170,7 +170,7 @@ async def test_after_shutdown_no_child_is_alive_and_none_is_a_zombie(supervisor:
     assert not [pid for pid in pids if is_running(pid)]
     assert not set(pids) & set(our_zombies())
     assert list(supervisor.home_root.iterdir()) == []
-    with pytest.raises(ShuttingDown):
+    with pytest.raises(ShuttingDownError):
         await use_once(supervisor, "acme")
 
 
@@ -188,7 +188,7 @@ async def test_shutdown_while_a_child_starts_leaves_nothing_behind(
     await asyncio.sleep(0.2)
     pids = list(supervisor.live_pids())
     await supervisor.shutdown()
-    with pytest.raises(ShuttingDown):
+    with pytest.raises(ShuttingDownError):
         await starting
     assert pids
     assert not [pid for pid in pids if is_running(pid)]

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from mcpbridge.supervisor import metrics
-from mcpbridge.supervisor.errors import CallTimeout, ChildStopped, ToolCallFailed
+from mcpbridge.supervisor.errors import CallTimeoutError, ChildStoppedError, ToolCallFailedError
 from mcpbridge.supervisor.supervisor import Supervisor
 from tests.supervisor.conftest import exists, fixed, make_spec, server_command
 
@@ -144,7 +144,7 @@ async def test_a_tool_error_result_comes_back_as_a_result(supervisor: Supervisor
 
 async def test_a_server_error_fails_the_call_but_keeps_the_child(supervisor: Supervisor):
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
-        with pytest.raises(ToolCallFailed) as failure:
+        with pytest.raises(ToolCallFailedError) as failure:
             await client.call_tool("fail")
         result = await client.call_tool("echo", {"text": "still here"})
     assert failure.value.code == "tool_call_failed"
@@ -157,7 +157,7 @@ async def test_a_malformed_answer_fails_its_call_at_once_and_keeps_the_child(
 ):
     supervisor = supervisor_factory(call_timeout=30)
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
-        with pytest.raises(ToolCallFailed, match="malformed answer"):
+        with pytest.raises(ToolCallFailedError, match="malformed answer"):
             await asyncio.wait_for(client.call_tool("null_result"), timeout=5)
         result = await client.call_tool("echo", {"text": "still here"})
     assert result.content[0].text == "still here"
@@ -167,7 +167,7 @@ async def test_an_answer_nested_too_deep_to_read_is_dropped_and_the_child_keeps_
     supervisor: Supervisor,
 ):
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
-        with pytest.raises(CallTimeout):
+        with pytest.raises(CallTimeoutError):
             await client.call_tool("deep_result", time_limit=0.5)
         result = await client.call_tool("pid")
     assert int(result.content[0].text) == client.pid
@@ -175,14 +175,14 @@ async def test_an_answer_nested_too_deep_to_read_is_dropped_and_the_child_keeps_
 
 async def test_an_unknown_tool_fails_with_the_servers_message(supervisor: Supervisor):
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
-        with pytest.raises(ToolCallFailed, match="Unknown tool"):
+        with pytest.raises(ToolCallFailedError, match="Unknown tool"):
             await client.call_tool("nope")
 
 
 async def test_a_client_cannot_be_used_after_its_block_ends(supervisor: Supervisor):
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as client:
         pass
-    with pytest.raises(ChildStopped):
+    with pytest.raises(ChildStoppedError):
         await client.call_tool("echo")
 
 

@@ -159,7 +159,13 @@ def test_the_location_of_an_existing_tenant_cannot_be_edited(staff_client, perso
 def test_a_new_api_token_is_shown_once(staff_client, personas):
     response = staff_client.post(
         "/admin/tenants/apitoken/add/",
-        {"tenant": personas.tenant.pk, "name": "deploy bot", "role": "viewer", "expires_at": ""},
+        {
+            "tenant": personas.tenant.pk,
+            "name": "deploy bot",
+            "role": "viewer",
+            "scopes": ["read"],
+            "expires_at": "",
+        },
     )
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]

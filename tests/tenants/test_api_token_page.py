@@ -37,7 +37,9 @@ def acme_token(personas) -> ApiToken:
 
 def test_an_owner_creates_a_token_and_sees_its_plaintext_once(personas):
     client = client_of(personas.owner)
-    response = client.post(PAGE, {"name": "go-live", "role": "member", "expires": "30"})
+    response = client.post(
+        PAGE, {"name": "go-live", "role": "member", "scopes": ["read", "write"], "expires": "30"}
+    )
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
     [plaintext] = TOKEN_RE.findall(response.content.decode())

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from tenants.credentials import (
-    CredentialsConflict,
-    InvalidCredentialsPayload,
-    TenantSecretMissing,
+    CredentialsConflictError,
+    InvalidCredentialsPayloadError,
+    TenantSecretMissingError,
     get_tenant_secrets,
     upsert_credentials,
 )
@@ -118,7 +118,7 @@ def test_a_tenant_created_by_staff_gets_its_first_secret(tenant_factory):
 
 def test_a_location_bound_to_another_slug_is_a_conflict_and_changes_nothing(tenant_factory):
     tenant = tenant_factory("globex", location_id="loc-0001", access_token="kept")
-    with pytest.raises(CredentialsConflict, match="globex") as caught:
+    with pytest.raises(CredentialsConflictError, match="globex") as caught:
         upsert_credentials(SCRIPT_PAYLOAD)
     assert caught.value.field == "tenantId"
     assert get_tenant_secrets(tenant).access_token == "kept"
@@ -126,7 +126,7 @@ def test_a_location_bound_to_another_slug_is_a_conflict_and_changes_nothing(tena
 
 def test_a_slug_bound_to_another_location_is_a_conflict(tenant_factory):
     tenant_factory("acme", location_id="loc-9999", access_token="kept")
-    with pytest.raises(CredentialsConflict) as caught:
+    with pytest.raises(CredentialsConflictError) as caught:
         upsert_credentials(SCRIPT_PAYLOAD)
     assert caught.value.field == "locationId"
     assert not Tenant.objects.filter(location_id="loc-0001").exists()
@@ -152,15 +152,15 @@ def test_a_slug_bound_to_another_location_is_a_conflict(tenant_factory):
     ],
 )
 def test_a_malformed_payload_names_the_bad_field_and_stores_nothing(payload, field):
-    with pytest.raises(InvalidCredentialsPayload) as caught:
+    with pytest.raises(InvalidCredentialsPayloadError) as caught:
         upsert_credentials(payload)
     assert field in caught.value.errors
     assert not Tenant.objects.exists()
 
 
 def test_a_payload_that_is_not_a_mapping_is_refused():
-    with pytest.raises(InvalidCredentialsPayload) as caught:
-        upsert_credentials(["accessToken"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidCredentialsPayloadError) as caught:
+        upsert_credentials(["accessToken"])  # type: ignore[arg-type]  # the wrong type on purpose
     assert caught.value.errors == {"body": ["Must be a JSON object."]}
 
 
@@ -171,7 +171,7 @@ def test_a_whole_number_lifetime_sent_as_a_float_is_accepted():
 
 def test_secrets_of_a_tenant_without_credentials_are_missing(tenant_factory):
     tenant = tenant_factory("acme", access_token=None)
-    with pytest.raises(TenantSecretMissing, match="acme"):
+    with pytest.raises(TenantSecretMissingError, match="acme"):
         get_tenant_secrets(tenant)
 
 

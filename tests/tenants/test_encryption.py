@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from tenants.credentials import TenantSecretUnreadable, get_tenant_secrets
+from tenants.credentials import TenantSecretUnreadableError, get_tenant_secrets
 from tenants.fields import EncryptedTextField, UnreadableSecret
 from tenants.models import TenantSecret
 from tenants.services import tenant_disable
@@ -130,7 +130,7 @@ def test_a_row_no_key_opens_names_its_tenant_and_spares_the_others(tenant_factor
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     fine = tenant_factory("fine-co", access_token="fine-token")
 
-    with pytest.raises(TenantSecretUnreadable, match="lost-co") as caught:
+    with pytest.raises(TenantSecretUnreadableError, match="lost-co") as caught:
         get_tenant_secrets(lost)
     assert ACCESS not in str(caught.value)
     assert get_tenant_secrets(fine).access_token == "fine-token"

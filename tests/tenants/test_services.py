@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from tenants.credentials import TenantInactive, get_valid_token
+from tenants.credentials import TenantInactiveError, get_valid_token
 from tenants.models import Membership, Tenant, TenantSecret
 from tenants.services import (
     membership_grant,
@@ -36,7 +36,7 @@ def test_disabling_bumps_the_version_and_tells_children_to_close(
             "revoke": True,
         }
     ]
-    with pytest.raises(TenantInactive):
+    with pytest.raises(TenantInactiveError):
         get_valid_token(tenant)
 
 

@@ -8,11 +8,11 @@ from django.utils import timezone
 
 from tenants import credentials, oauth
 from tenants.credentials import (
-    TenantInactive,
-    TenantNeedsReauth,
-    TenantSecretMissing,
-    TenantSecretUnreadable,
-    TokenRefreshFailed,
+    TenantInactiveError,
+    TenantNeedsReauthError,
+    TenantSecretMissingError,
+    TenantSecretUnreadableError,
+    TokenRefreshFailedError,
     get_tenant_secrets,
     get_valid_token,
     tenant_token_refresh,
@@ -95,7 +95,7 @@ def test_a_rejected_refresh_token_marks_the_tenant_needs_reauth_with_a_reason(
 ):
     ghl_token_server.state.live_refresh_tokens.clear()
 
-    with pytest.raises(TenantNeedsReauth, match="acme") as caught:
+    with pytest.raises(TenantNeedsReauthError, match="acme") as caught:
         get_valid_token(expiring)
 
     assert "refresh token is invalid" in caught.value.message
@@ -110,7 +110,7 @@ def test_a_rejected_refresh_token_marks_the_tenant_needs_reauth_with_a_reason(
         1,
     )
     assert "invalid" in secret.last_error
-    with pytest.raises(TenantNeedsReauth):
+    with pytest.raises(TenantNeedsReauthError):
         get_valid_token(expiring)
     assert len(ghl_token_server.state.refresh_requests) == 1
 
@@ -153,7 +153,7 @@ def test_an_expired_token_that_cannot_be_refreshed_is_a_clear_error(
 ):
     tenant = tenant_factory("acme", expires_in=-timedelta(minutes=1))
     ghl_token_server.state.script.extend([(500, {})] * 4)
-    with pytest.raises(TokenRefreshFailed, match="acme") as caught:
+    with pytest.raises(TokenRefreshFailedError, match="acme") as caught:
         get_valid_token(tenant)
     assert caught.value.permanent is False
     assert "refresh-0" not in caught.value.message
@@ -167,7 +167,7 @@ def test_an_unreachable_token_endpoint_keeps_the_stored_tokens(expiring, setting
 
 def test_a_refused_client_is_permanent_and_not_retried(expiring, ghl_token_server, settings):
     settings.GHL_CLIENT_SECRET = "wrong"
-    with pytest.raises(TokenRefreshFailed) as caught:
+    with pytest.raises(TokenRefreshFailedError) as caught:
         get_valid_token(expiring)
     assert caught.value.permanent is True
     assert "401" in caught.value.message
@@ -181,7 +181,7 @@ def test_a_success_without_tokens_is_not_retried_and_keeps_the_stored_tokens(
     expiring, ghl_token_server
 ):
     ghl_token_server.state.script.append((200, {"token_type": "Bearer"}))
-    with pytest.raises(TokenRefreshFailed, match="without an access token"):
+    with pytest.raises(TokenRefreshFailedError, match="without an access token"):
         get_valid_token(expiring)
     assert len(ghl_token_server.state.refresh_requests) == 1
     assert stored(expiring).refresh_token == "refresh-0"
@@ -192,13 +192,13 @@ def test_an_error_body_that_is_not_a_json_object_still_gives_a_reason(
     expiring, ghl_token_server, body
 ):
     ghl_token_server.state.script.append((403, body))
-    with pytest.raises(TokenRefreshFailed, match="403: Forbidden"):
+    with pytest.raises(TokenRefreshFailedError, match="403: Forbidden"):
         get_valid_token(expiring)
 
 
 def test_a_success_that_is_not_json_keeps_the_stored_tokens(expiring, ghl_token_server):
     ghl_token_server.state.script.append((200, b"<html>maintenance</html>"))
-    with pytest.raises(TokenRefreshFailed, match="without an access token"):
+    with pytest.raises(TokenRefreshFailedError, match="without an access token"):
         get_valid_token(expiring)
     assert stored(expiring).refresh_token == "refresh-0"
 
@@ -213,7 +213,7 @@ def test_a_private_integration_token_without_refresh_token_is_used_until_it_expi
 
 def test_an_expired_token_without_refresh_token_needs_reauth(tenant_factory, ghl_token_server):
     tenant = tenant_factory("pit-co", refresh_token="", expires_in=-timedelta(seconds=1))
-    with pytest.raises(TenantNeedsReauth, match="no refresh token"):
+    with pytest.raises(TenantNeedsReauthError, match="no refresh token"):
         get_valid_token(tenant)
     tenant.refresh_from_db()
     assert tenant.status == Tenant.Status.NEEDS_REAUTH
@@ -228,12 +228,12 @@ def test_a_token_without_expiry_is_always_valid(tenant_factory, ghl_token_server
 @pytest.mark.parametrize("status", [Tenant.Status.DISABLED, Tenant.Status.UNINSTALLED])
 def test_an_inactive_tenant_gets_no_token(tenant_factory, status):
     tenant = tenant_factory("acme", status=status)
-    with pytest.raises(TenantInactive, match="acme"):
+    with pytest.raises(TenantInactiveError, match="acme"):
         get_valid_token(tenant)
 
 
 def test_a_tenant_without_credentials_gets_no_token(tenant_factory):
-    with pytest.raises(TenantSecretMissing):
+    with pytest.raises(TenantSecretMissingError):
         get_valid_token(tenant_factory(access_token=None))
 
 
@@ -241,7 +241,7 @@ def test_an_unreadable_secret_gets_no_token(tenant_factory, settings):
     settings.FIELD_ENCRYPTION_KEYS = ["a-key-that-will-be-lost-0123456789abcdef"]
     tenant = tenant_factory("acme")
     settings.FIELD_ENCRYPTION_KEYS = ["the-only-key-left-now-0123456789abcdefgh"]
-    with pytest.raises(TenantSecretUnreadable, match="acme"):
+    with pytest.raises(TenantSecretUnreadableError, match="acme"):
         get_valid_token(tenant)
 
 
@@ -262,7 +262,7 @@ def test_a_token_endpoint_error_description_is_redacted(expiring, ghl_token_serv
     ghl_token_server.state.script.append(
         (400, {"error": "invalid_request", "error_description": "bad refresh_token=refresh-0"})
     )
-    with pytest.raises(TokenRefreshFailed) as caught:
+    with pytest.raises(TokenRefreshFailedError) as caught:
         get_valid_token(expiring)
     assert "refresh-0" not in caught.value.message
     assert "refresh-0" not in stored(expiring).last_error
@@ -284,3 +284,24 @@ async def test_the_async_twin_returns_a_fresh_token_and_refreshes_an_expiring_on
     assert await credentials.aget_valid_token(fresh) == "fresh-0"
     assert await credentials.aget_valid_token(soon) == "access-1"
     assert len(ghl_token_server.state.refresh_requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_token_version_is_read_as_is_and_moves_on_after_a_due_refresh(
+    tenant_factory, ghl_token_server
+):
+    ghl_token_server.state.live_refresh_tokens.add("refresh-0")
+    fresh = await database_sync_to_async(tenant_factory)(access_token="fresh-0", expires_in=LATER)
+    soon = await database_sync_to_async(tenant_factory)(expires_in=SOON)
+    before = await database_sync_to_async(lambda: stored(soon).version)()
+
+    assert await credentials.aget_valid_token_version(fresh) == 1
+    assert await credentials.aget_valid_token_version(soon) == before + 1
+    assert len(ghl_token_server.state.refresh_requests) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_token_version_of_a_tenant_without_credentials_is_refused(tenant_factory):
+    bare = await database_sync_to_async(tenant_factory)(access_token=None)
+    with pytest.raises(TenantSecretMissingError):
+        await credentials.aget_valid_token_version(bare)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import mcp_types as types
 import pytest
 
-from mcpbridge.supervisor.errors import ChildRestarting, InvalidArguments
+from mcpbridge.supervisor.errors import ChildRestartingError, InvalidArgumentsError
 from mcpbridge.tools import (
     arguments_check,
     call_error_payload,
@@ -26,7 +26,7 @@ def test_arguments_that_fit_the_schema_pass():
 
 
 def test_every_way_the_arguments_break_the_schema_is_listed():
-    with pytest.raises(InvalidArguments) as caught:
+    with pytest.raises(InvalidArgumentsError) as caught:
         arguments_check(SCHEMA, {"limit": 500, "extra": True})
     errors = caught.value.errors
     assert any(line.startswith("arguments: 'contactId' is a required property") for line in errors)
@@ -38,7 +38,7 @@ def test_a_schema_no_validator_understands_leaves_the_judgement_to_the_child():
     arguments_check({"type": "no-such-type"}, {"anything": 1})
 
 
-def test_a_tool_is_shown_with_mcp_field_names_and_nothing_empty():
+def test_a_tool_is_shown_with_mcp_field_names_its_risk_and_nothing_empty():
     tool = types.Tool(
         name="get_contact",
         title="Get contact",
@@ -52,10 +52,12 @@ def test_a_tool_is_shown_with_mcp_field_names_and_nothing_empty():
         "description": "One contact.",
         "inputSchema": SCHEMA,
         "annotations": {"readOnlyHint": True},
+        "risk": "read",
     }
     assert tool_summary(types.Tool(name="bare", input_schema={"type": "object"})) == {
         "name": "bare",
         "inputSchema": {"type": "object"},
+        "risk": "destructive",
     }
 
 
@@ -73,14 +75,14 @@ def test_a_result_keeps_its_content_error_flag_and_structure():
 
 
 def test_a_failure_is_sent_with_its_code_whole_seconds_to_wait_and_argument_errors():
-    assert call_error_payload(ChildRestarting(retry_after=0.2)) == {
+    assert call_error_payload(ChildRestartingError(retry_after=0.2)) == {
         "code": "child_restarting",
-        "message": ChildRestarting.default_message,
+        "message": ChildRestartingError.default_message,
         "retry_after": 1,
     }
-    assert call_error_payload(ChildRestarting(retry_after=2.1))["retry_after"] == 3
-    assert call_error_payload(InvalidArguments(["limit: too big"])) == {
+    assert call_error_payload(ChildRestartingError(retry_after=2.1))["retry_after"] == 3
+    assert call_error_payload(InvalidArgumentsError(["limit: too big"])) == {
         "code": "invalid_arguments",
-        "message": InvalidArguments.default_message,
+        "message": InvalidArgumentsError.default_message,
         "errors": ["limit: too big"],
     }

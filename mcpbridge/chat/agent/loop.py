@@ -20,9 +20,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
+import mcp_types as types
 import openai
+from django.conf import settings
 from django.utils import timezone
 
 from config.logging import tenant_logging
@@ -31,20 +34,37 @@ from mcpbridge.chat.agent.model_client import (
     SYSTEM_PROMPT,
     AgentConfig,
     AgentError,
-    ModelNotConfigured,
+    ModelNotConfiguredError,
     ModelStep,
-    StepLimitReached,
+    StepLimitReachedError,
     model_client,
     model_error,
     model_timeout,
 )
 from mcpbridge.chat.agent.toolbox import Toolbox, function_name, result_text, toolbox_build
+from mcpbridge.chat.approvals import (
+    DECLINED,
+    STOPPED,
+    PendingApproval,
+    approval_summary,
+    approval_wait,
+)
 from mcpbridge.chat.events import ChatToolErrorEvent, ChatToolResultEvent, Emit
 from mcpbridge.chat.transcript import CANCELLED_RESULT, ChatMessage, ToolCall, cut, model_messages
 from mcpbridge.registry import get_registry
-from mcpbridge.supervisor.errors import BridgeError, InvalidArguments, RateLimited, UnknownTool
-from mcpbridge.tools import call_result_payload, tenant_tool_call
+from mcpbridge.supervisor.errors import (
+    BridgeError,
+    InvalidArgumentsError,
+    RateLimitedError,
+    UnknownToolError,
+)
+from mcpbridge.tools import Approval, CallContext, call_result_payload, tenant_tool_call
 from mcpbridge.ways_in.ratelimit import tenant_rate_hit
+from tenants.audit import Actor
+from tenants.models import AuditEntry
+
+if TYPE_CHECKING:
+    from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +81,15 @@ class AgentLoop:
     def __init__(
         self,
         *,
-        tenant: Any,
+        tenant: Tenant,
         emit: Emit,
         record: Record | None = None,
         config: AgentConfig | None = None,
         conversation: int | None = None,
+        user: Any = None,
     ) -> None:
         self.tenant = tenant
+        self.user = user
         self.config = config or AgentConfig.from_settings()
         self.conversation = conversation
         self._emit_event = emit
@@ -77,6 +99,8 @@ class AgentLoop:
         self._streaming: ModelStep | None = None
         self._running: list[ToolCall] = []
         self._results: dict[str, ChatMessage] = {}
+        # Each asked-for approval of the turn, by call id, as it is stored with the result.
+        self._approvals: dict[str, dict[str, Any]] = {}
 
     async def run(self, history: list[ChatMessage]) -> None:
         """Run one turn on ``history`` (which ends with the user's new message)."""
@@ -91,8 +115,8 @@ class AgentLoop:
 
     async def _turn(self, history: list[ChatMessage]) -> None:
         if not self.config.configured:
-            raise ModelNotConfigured()
-        toolbox = await self._toolbox()
+            raise ModelNotConfiguredError()
+        toolbox = await self._toolbox(history)
         messages = [self._system_message(), *self._history(history)]
         await self._steps(model_client(self.config), messages, toolbox)
 
@@ -110,7 +134,7 @@ class AgentLoop:
                 return
             if self.steps >= self.config.max_steps:
                 self._streaming = ModelStep(text=step.text)
-                raise StepLimitReached(
+                raise StepLimitReachedError(
                     f"The assistant stopped after {self.steps} steps without a final answer. "
                     "Ask it to go on, or ask for something narrower."
                 )
@@ -129,13 +153,16 @@ class AgentLoop:
 
     # --- setup ---
 
-    async def _toolbox(self) -> Toolbox:
+    async def _toolbox(self, history: list[ChatMessage]) -> Toolbox:
         try:
             async with get_registry().acquire(self.tenant) as client:
                 listing = await client.list_tools()
         except BridgeError as exc:
             raise AgentError(exc.message, code=exc.code) from None
-        return toolbox_build(list(listing.tools))
+        latest, earlier = user_requests(history)
+        return toolbox_build(
+            list(listing.tools), limit=self.config.max_tools, query=latest, context=earlier
+        )
 
     def _system_message(self) -> dict[str, str]:
         today = timezone.localdate().strftime("%A %d %B %Y")
@@ -216,12 +243,12 @@ class AgentLoop:
         """One call on the path every way in takes: the tenant's budget, the tool's schema,
         then the child."""
         if call.name not in toolbox.names.values():
-            raise UnknownTool(f"There is no tool named {call.name[:100]!r}.")
+            raise UnknownToolError(f"There is no tool named {call.name[:100]!r}.")
         if isinstance(arguments, str):
-            raise InvalidArguments(["arguments: not a JSON object"])
+            raise InvalidArgumentsError(["arguments: not a JSON object"])
         usage = await tenant_rate_hit(tenant_id=self.tenant.pk)
         if usage is not None and usage.limited:
-            raise RateLimited(retry_after=usage.reset)
+            raise RateLimitedError(retry_after=usage.reset)
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await self._emit(
@@ -234,10 +261,62 @@ class AgentLoop:
                 }
             )
 
+        context = CallContext(
+            way_in=AuditEntry.WayIn.CHAT,
+            actor=Actor.of(user=self.user),
+            conversation=self.conversation,
+            approval_risks=self.tenant.approval_risks(),
+            approve=partial(self._approve, call.id),
+        )
         result = await tenant_tool_call(
-            tenant=self.tenant, name=call.name, arguments=arguments, progress=progress
+            tenant=self.tenant,
+            name=call.name,
+            arguments=arguments,
+            context=context,
+            progress=progress,
         )
         return call_result_payload(result)
+
+    async def _approve(
+        self, call_id: str, tool: types.Tool, arguments: dict[str, Any], risk: str
+    ) -> Approval:
+        """Ask the turn's user, on the page, before a call of ``risk`` goes out."""
+        if self.user is None or self.conversation is None:
+            return Approval(decision=DECLINED)
+        summary = await approval_summary(self.tenant, self.user, tool, arguments)
+        event = {
+            "type": "tool.approval",
+            "id": call_id,
+            "name": tool.name,
+            "arguments": arguments,
+            "risk": risk,
+            "summary": summary,
+        }
+        await self._emit(event)
+        pending = PendingApproval(self.conversation, call_id, self.user.pk, self.tenant.pk)
+        try:
+            approval = await approval_wait(
+                pending, within=settings.CHAT_APPROVAL_TIMEOUT, details=event
+            )
+        except asyncio.CancelledError:
+            self._approvals[call_id] = {"risk": risk, "summary": summary, "decision": STOPPED}
+            raise
+        self._approvals[call_id] = {
+            "risk": risk,
+            "summary": summary,
+            "decision": approval.decision,
+            "by": approval.by,
+            "at": approval.at.isoformat() if approval.at else None,
+        }
+        await self._emit(
+            {
+                "type": "tool.approval.decided",
+                "id": call_id,
+                "decision": approval.decision,
+                "by": approval.by,
+            }
+        )
+        return approval
 
     async def _tool_answered(
         self, call: ToolCall, payload: dict[str, Any], started: float
@@ -247,10 +326,11 @@ class AgentLoop:
             "type": "tool.result",
             "conversation": self.conversation,
             "id": call.id,
+            # call_result_payload is a plain dict: its keys are ChatToolResultEvent's.
             **payload,  # type: ignore[typeddict-item]
             "duration_ms": duration,
         }
-        await self._emit(event)
+        await self._emit_event(event)
         text = result_text(payload["content"], payload.get("structuredContent"))
         return ChatMessage(
             role="tool",
@@ -259,6 +339,7 @@ class AgentLoop:
             tool_name=call.name,
             is_error=payload["isError"],
             duration_ms=duration,
+            approval=self._approvals.get(call.id),
         )
 
     async def _tool_failed(self, call: ToolCall, exc: BridgeError, started: float) -> ChatMessage:
@@ -271,7 +352,7 @@ class AgentLoop:
             "message": exc.message,
             "duration_ms": duration,
         }
-        await self._emit(event)
+        await self._emit_event(event)
         details = "".join(f"\n- {line}" for line in getattr(exc, "errors", []))
         return ChatMessage(
             role="tool",
@@ -281,6 +362,7 @@ class AgentLoop:
             is_error=True,
             error_code=exc.code,
             duration_ms=duration,
+            approval=self._approvals.get(call.id),
         )
 
     # --- ending early ---
@@ -297,6 +379,7 @@ class AgentLoop:
                     tool_name=call.name,
                     is_error=True,
                     error_code="cancelled",
+                    approval=self._approvals.get(call.id),
                 )
                 for call in self._running
             ]
@@ -307,7 +390,7 @@ class AgentLoop:
             ChatMessage(
                 role="assistant",
                 content=text,
-                status="error" if error else "stopped",  # type: ignore[arg-type]
+                status="error" if error else "stopped",
                 error_code=error.code if error else "",
                 error=error.message if error else "",
             )
@@ -331,7 +414,16 @@ class AgentLoop:
 
     async def _emit(self, event: dict[str, Any]) -> None:
         event.setdefault("conversation", self.conversation)
+        # The plain dicts built here are ChatEvents once they carry the conversation.
         await self._emit_event(event)  # type: ignore[arg-type]
+
+
+def user_requests(history: list[ChatMessage]) -> tuple[str, str]:
+    """What the user asked last, and before: the tools offered are chosen for them."""
+    asked = [message.content or "" for message in history if message.role == "user"]
+    if not asked:
+        return "", ""
+    return asked[-1], " ".join(asked[-6:-1])
 
 
 def _elapsed_ms(started: float) -> int:

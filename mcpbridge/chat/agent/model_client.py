@@ -16,6 +16,7 @@ from typing import Any
 import openai
 from django.conf import settings
 
+from config.errors import HubError
 from config.logging import redact
 from mcpbridge.chat.agent.toolbox import Toolbox
 from mcpbridge.chat.transcript import ToolCall
@@ -46,6 +47,7 @@ class AgentConfig:
     max_retries: int = 1
     tool_result_limit: int = 16_000
     history_limit: int = 60_000
+    max_tools: int = 64
 
     @property
     def configured(self) -> bool:
@@ -62,25 +64,20 @@ class AgentConfig:
             max_retries=settings.LLM_MAX_RETRIES,
             tool_result_limit=settings.LLM_TOOL_RESULT_LIMIT,
             history_limit=settings.LLM_HISTORY_LIMIT,
+            max_tools=settings.LLM_MAX_TOOLS,
         )
 
 
 # --- errors ------------------------------------------------------------------------------
 
 
-class AgentError(Exception):
+class AgentError(HubError):
     """A turn that could not finish; ``message`` is fit to show the user."""
 
     code = "model_error"
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code is not None:
-            self.code = code
 
-
-class ModelNotConfigured(AgentError):
+class ModelNotConfiguredError(AgentError):
     code = "model_not_configured"
 
     def __init__(self) -> None:
@@ -90,19 +87,19 @@ class ModelNotConfigured(AgentError):
         )
 
 
-class ModelTimeout(AgentError):
+class ModelTimeoutError(AgentError):
     code = "model_timeout"
 
 
-class ModelUnavailable(AgentError):
+class ModelUnavailableError(AgentError):
     code = "model_unavailable"
 
 
-class ModelRejected(AgentError):
+class ModelRejectedError(AgentError):
     code = "model_rejected"
 
 
-class StepLimitReached(AgentError):
+class StepLimitReachedError(AgentError):
     code = "step_limit"
 
 
@@ -117,38 +114,42 @@ def model_error(exc: openai.APIError, config: AgentConfig) -> AgentError:
     if isinstance(exc, openai.APITimeoutError):
         return model_timeout(config)
     if isinstance(exc, openai.APIConnectionError):
-        return ModelUnavailable("The assistant's model service could not be reached; try again.")
+        return ModelUnavailableError(
+            "The assistant's model service could not be reached; try again."
+        )
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return ModelRejected(
+        return ModelRejectedError(
             "The model service refused this hub's API key; an administrator must check "
             "LLM_API_KEY.",
             code="model_auth",
         )
     if isinstance(exc, openai.NotFoundError):
-        return ModelRejected(
+        return ModelRejectedError(
             f"The model service does not offer the model {config.model!r}; an administrator "
             "must check LLM_MODEL and LLM_BASE_URL.",
             code="model_not_found",
         )
     if isinstance(exc, openai.RateLimitError):
-        return ModelUnavailable(
+        return ModelUnavailableError(
             "The model service is busy or over its quota; try again in a moment.",
             code="model_rate_limited",
         )
     if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
-        return ModelUnavailable(
+        return ModelUnavailableError(
             f"The model service failed (HTTP {exc.status_code}); try again in a moment."
         )
     if isinstance(exc, openai.APIStatusError):
-        return ModelRejected(
+        return ModelRejectedError(
             f"The model service refused the request (HTTP {exc.status_code}): "
             f"{_provider_text(exc, config)}"
         )
-    return ModelUnavailable(f"The model service reported an error: {_provider_text(exc, config)}")
+    return ModelUnavailableError(
+        f"The model service reported an error: {_provider_text(exc, config)}"
+    )
 
 
-def model_timeout(config: AgentConfig) -> ModelTimeout:
-    return ModelTimeout(
+def model_timeout(config: AgentConfig) -> ModelTimeoutError:
+    return ModelTimeoutError(
         f"The model did not answer within {config.timeout:g} seconds; try again in a moment."
     )
 

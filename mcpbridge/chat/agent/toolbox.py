@@ -2,7 +2,8 @@
 
 OpenAI-compatible endpoints reject a whole request for one bad tool: names must match
 ``^[a-zA-Z0-9_-]{1,64}$`` (Gemini's endpoint also wants a letter or ``_`` first), a
-request may offer at most 128 tools, and the parameters must be a JSON schema of
+request may offer at most 128 tools (fewer, ``LLM_MAX_TOOLS``, chosen in tool_choice),
+and the parameters must be a JSON schema of
 ``type: object`` without ``anyOf``/``oneOf``/``allOf``/``enum``/``not`` at the top.
 MCP allows more, so names are mapped (stably, so stored conversations replay) and
 schemas trimmed; the child still validates the real arguments.
@@ -16,6 +17,8 @@ import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from mcpbridge.chat.agent.tool_choice import tools_offered
 
 logger = logging.getLogger(__name__)
 
@@ -66,17 +69,22 @@ def _description(tool: Any) -> str:
     return text if len(text) <= MAX_DESCRIPTION else text[: MAX_DESCRIPTION - 1] + "…"
 
 
-def toolbox_build(tools: list[Any]) -> Toolbox:
-    """OpenAI function tools for MCP ``tools`` (at most 128: the first ones listed)."""
+def toolbox_build(
+    tools: list[Any], *, limit: int = MAX_TOOLS, query: str = "", context: str = ""
+) -> Toolbox:
+    """OpenAI function tools for MCP ``tools``: all of them, or at most ``limit`` (and 128)
+    chosen for ``query``, the user's latest message, and ``context``, the earlier ones
+    (see tool_choice)."""
+    limit = min(limit, MAX_TOOLS)
+    offered = tools_offered(tools, limit=limit, query=query, context=context)
+    if len(offered) < len(tools):
+        logger.info("the model is offered %d of %d tools", len(offered), len(tools))
     box = Toolbox()
-    for tool in tools:
+    for tool in offered:
         name = function_name(tool.name)
         if name in box.names:
             logger.warning("two tools map to the function name %s; %s is left out", name, tool.name)
             continue
-        if len(box.functions) == MAX_TOOLS:
-            logger.warning("the model is offered %d of %d tools (its limit)", MAX_TOOLS, len(tools))
-            break
         box.names[name] = tool.name
         box.functions.append(
             {
