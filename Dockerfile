@@ -1,27 +1,26 @@
 # syntax=docker/dockerfile:1
 
 # --- build: dependencies into a virtualenv, static files collected ------------
+# Every step is scripts/image-build.sh, which `make image-check` also runs into a
+# scratch folder when no container engine is at hand.
 FROM python:3.11-slim-bookworm AS build
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PATH=/opt/venv/bin:$PATH
+    PYTHON=python
 
-RUN python -m venv /opt/venv
-COPY requirements.txt /tmp/requirements.txt
-RUN pip install -r /tmp/requirements.txt dumb-init==1.2.5.post1
+COPY requirements.txt /src/requirements.txt
+COPY scripts/image-build.sh /src/scripts/image-build.sh
+RUN sh /src/scripts/image-build.sh deps /src /
 
-WORKDIR /app
-COPY manage.py pyproject.toml ./
-COPY config ./config
-COPY tenants ./tenants
-COPY mcpbridge ./mcpbridge
-COPY templates ./templates
-COPY static ./static
-# collectstatic needs settings to load; these throwaway values never reach runtime.
-RUN DEBUG=1 STATIC_ROOT=/app/staticfiles python manage.py collectstatic --noinput -v 0 \
-    && python -m compileall -q /app
+COPY manage.py pyproject.toml /src/
+COPY config /src/config
+COPY tenants /src/tenants
+COPY mcpbridge /src/mcpbridge
+COPY templates /src/templates
+COPY static /src/static
+RUN sh /src/scripts/image-build.sh app /src /
 
 # --- runtime: the same venv and code, run as an unprivileged user -------------
 FROM python:3.11-slim-bookworm AS runtime
@@ -32,7 +31,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     STATIC_ROOT=/app/staticfiles \
     PORT=8000
 
-# "mcp" is the user tenant children may run as (MCP_CHILD_UID/GID, see README).
+# "mcp" is the user tenant children may run as (MCP_CHILD_UID/GID, docs/operations.md).
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
     && groupadd --system --gid 10002 mcp \
@@ -45,8 +44,10 @@ WORKDIR /app
 USER 10001:10001
 
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; host = (os.environ.get('ALLOWED_HOSTS') or 'localhost').split(',')[0]; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:8000/health', headers={'Host': host}), timeout=8)"]
+# /health (database, cache, channel layer) on the port the server really listens on.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)"]
 
+# Migrations are the compose "migrate" service's job (one run, before any replica starts).
 ENTRYPOINT ["dumb-init", "--"]
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec daphne --proxy-headers -b 0.0.0.0 -p \"$PORT\" config.asgi:application"]
+CMD ["sh", "-c", "exec python -m config.serve --proxy-headers -b 0.0.0.0 -p \"${PORT:-8000}\" config.asgi:application"]

@@ -12,7 +12,7 @@ PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q -c co
 # Local runs are development runs unless the environment says otherwise.
 export DEBUG ?= 1
 
-.PHONY: run test lint format migrate superuser demo lock clean
+.PHONY: run test lint format migrate superuser demo lock clean image-check compose-check
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required (set PYTHON=...)")'
@@ -37,7 +37,7 @@ run: migrate
 	@echo "  Health: http://$(HOST):$(PORT)/health   Admin: http://$(HOST):$(PORT)/admin/"
 	@echo "  Create a staff user in another terminal with:  make superuser"
 	@echo ""
-	$(BIN)/daphne -b $(HOST) -p $(PORT) config.asgi:application
+	$(BIN)/python -m config.serve -b $(HOST) -p $(PORT) config.asgi:application
 
 # The whole product offline: the local GHL sandbox (OAuth, API, webhooks) and
 # the web app signed in through it. `manage.py ghl_sandbox` runs the sandbox alone.
@@ -62,6 +62,18 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/hadolint Dockerfile
 	DEBUG=1 $(BIN)/mypy
 	$(BIN)/lint-imports --no-logo
+
+# The image proven to serve: built with docker/podman when one works, otherwise its
+# build rehearsed into a scratch folder; then started as compose starts it (see
+# scripts/image_check.py). Uses IMAGE_CHECK_DATABASE_URL (dropped and created anew)
+# and IMAGE_CHECK_REDIS_URL (flushed): give it a database and a Redis db of its own.
+image-check: $(VENV)/.installed-dev
+	$(BIN)/python scripts/image_check.py
+
+# compose.yaml resolved with .env.example filled in with fresh keys, the web service's
+# environment loaded into the settings and `check --deploy` run on it.
+compose-check: $(VENV)/.installed-dev
+	$(BIN)/python scripts/compose_env.py --from-example check
 
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .

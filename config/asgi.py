@@ -13,6 +13,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.access import RequestContextMiddleware  # noqa: E402
 from mcpbridge.registry import sweeping_at_first_serve  # noqa: E402
 from mcpbridge.ways_in.middleware import ApiTokenAuthMiddleware, browser_origin_validator  # noqa: E402
 from mcpbridge.ways_in.routing import websocket_urlpatterns  # noqa: E402
@@ -31,4 +32,4 @@ router = ProtocolTypeRouter(
 )
 # The first connection is when a server is known to serve: the sweep of children left by
 # a dead worker starts then, never when a management command sets Django up.
-application = sweeping_at_first_serve(router)
+application = RequestContextMiddleware(sweeping_at_first_serve(router))

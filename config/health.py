@@ -1,4 +1,9 @@
-"""``GET /health``: is this worker able to serve?
+"""``GET /health``: is this worker able to serve? ``GET /livez``: is it alive at all?
+
+Both answer whatever the Host header: load balancers and orchestrators probe by
+IP, and neither response names a host or a secret. :class:`ProbeMiddleware`
+serves them ahead of the middleware that validates the Host (which would answer
+400 and log an ERROR for every probe).
 
 Each check is bounded by ``HEALTH_CHECK_TIMEOUT`` so that a dead or black-holed
 dependency turns into a 503 naming it, never a hung probe. Apps may add detail
@@ -13,12 +18,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -116,3 +121,43 @@ async def health(request: HttpRequest) -> JsonResponse:
     if _detail_providers:
         body["detail"] = await _details()
     return JsonResponse(body, status=503 if failing else 200)
+
+
+@never_cache
+@require_GET
+async def livez(request: HttpRequest) -> JsonResponse:
+    """The process answers: no dependency is asked (a restart would not mend them)."""
+    return JsonResponse({"status": "ok"})
+
+
+def _metrics(request: HttpRequest) -> Awaitable[HttpResponseBase]:
+    from config.metrics import metrics
+
+    return sync_to_async(metrics)(request)
+
+
+# Prometheus scrapes each replica by its address too; /metrics keeps its own token check.
+PROBES: dict[str, Callable[[HttpRequest], Awaitable[HttpResponseBase]]] = {
+    "/health": health,
+    "/livez": livez,
+    "/metrics": _metrics,
+}
+
+
+class ProbeMiddleware:
+    """Answer the probe paths (and /metrics) before anything reads the Host header."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]]) -> None:
+        if not iscoroutinefunction(get_response):
+            raise TypeError("ProbeMiddleware needs an async middleware chain")
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        probe = PROBES.get(request.path_info)
+        if probe is not None:
+            return await probe(request)
+        return await self.get_response(request)

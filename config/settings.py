@@ -7,6 +7,7 @@ and then refuses to start on unsafe keys. docs/configuration.md lists every vari
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 import sys
@@ -31,20 +32,37 @@ def _invalid(name: str, expected: str, raw: object) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{name} must be {expected}, got {raw!r}")
 
 
-def env_bool(name: str, default: bool) -> bool:
+def env_raw(name: str) -> str | None:
+    """The variable's value, or None when it is unset or blank.
+
+    Compose spells an optional variable ``${X:-}``, which sets it to an empty
+    string: every optional setting must read that as "use the default".
+    """
     raw = env.str(name, default=None)
+    if raw is None or not raw.strip():
+        return None
+    return raw
+
+
+def env_str(name: str, default: str) -> str:
+    raw = env_raw(name)
+    return default if raw is None else raw
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = env_raw(name)
     if raw is None:
         return default
     lowered = raw.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
         return True
-    if lowered in {"0", "false", "no", "off", ""}:
+    if lowered in {"0", "false", "no", "off"}:
         return False
     raise _invalid(name, "a boolean (1/0, true/false)", raw)
 
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    raw = env.str(name, default=None)
+    raw = env_raw(name)
     if raw is None:
         return default
     try:
@@ -57,7 +75,7 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
 
 
 def env_float(name: str, default: float) -> float:
-    raw = env.str(name, default=None)
+    raw = env_raw(name)
     if raw is None:
         return default
     try:
@@ -70,7 +88,7 @@ def env_float(name: str, default: float) -> float:
 
 
 def env_optional_id(name: str) -> int | None:
-    raw = env.str(name, default="").strip()
+    raw = env_str(name, "").strip()
     if not raw:
         return None
     if not raw.isdigit():
@@ -79,7 +97,7 @@ def env_optional_id(name: str) -> int | None:
 
 
 def env_command(name: str, default: list[str]) -> list[str]:
-    raw = env.str(name, default="").strip()
+    raw = env_str(name, "").strip()
     if not raw:
         return list(default)
     try:
@@ -89,29 +107,35 @@ def env_command(name: str, default: list[str]) -> list[str]:
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
-    raw = env.str(name, default=None)
+    raw = env_raw(name)
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 def env_db_url(name: str, default: str) -> dict[str, Any]:
-    raw = env.str(name, default=default)
+    raw = env_str(name, default).strip()
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
     if scheme not in {"sqlite", "postgres", "postgresql", "pgsql"}:
         raise _invalid(name, "a sqlite:// or postgres:// URL", raw.split("@")[-1])
     return environ.Env.db_url_config(raw)
 
 
+def env_key(name: str, default: str) -> str:
+    """A PEM key; blank keeps the default, ``off`` refuses what it would verify."""
+    raw = env_str(name, default)
+    return "" if raw.strip().lower() in {"off", "none"} else raw
+
+
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 
 # Field encryption has its own key ring, never SECRET_KEY: rotating the session
 # key must not make stored GHL tokens unreadable. Newest key first; the newest
 # encrypts and every key decrypts. FIELD_ENCRYPTION_KEY is the one-key spelling.
 FIELD_ENCRYPTION_KEYS: list[str] = env_list(
-    "FIELD_ENCRYPTION_KEYS", [env.str("FIELD_ENCRYPTION_KEY", default=DEV_FIELD_ENCRYPTION_KEY)]
+    "FIELD_ENCRYPTION_KEYS", [env_str("FIELD_ENCRYPTION_KEY", DEV_FIELD_ENCRYPTION_KEY)]
 )
 if not FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must name at least one key")
@@ -144,7 +168,7 @@ if not DEBUG:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
     # daphne first, so that runserver speaks ASGI (HTTP and websockets).
@@ -171,6 +195,8 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # Ahead of everything that reads Content-Length (django-prometheus answers 500 otherwise).
     "config.middleware.ContentLengthGuard",
+    # Probes by IP must not meet ALLOWED_HOSTS (400 and an ERROR log line per probe).
+    "config.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.staticfiles.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -226,7 +252,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, rate limits and channel layer -------------------------
 
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = env_str("REDIS_URL", "")
 REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 2.0)
 
 if REDIS_URL:
@@ -234,7 +260,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="ghlhub"),
+            "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "ghlhub"),
             "OPTIONS": {
                 "socket_connect_timeout": REDIS_TIMEOUT,
                 "socket_timeout": REDIS_TIMEOUT,
@@ -250,7 +276,7 @@ if REDIS_URL:
                     # longer than any sensible read timeout.
                     {"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT}
                 ],
-                "prefix": env.str("CHANNEL_LAYER_PREFIX", default="ghlhub"),
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "ghlhub"),
             },
         }
     }
@@ -297,26 +323,26 @@ SOCIALACCOUNT_AUTO_SIGNUP = True
 SOCIALACCOUNT_EMAIL_REQUIRED = False
 # Never sign a HighLevel user into an existing local account because the emails match.
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
-ADMIN_API_TOKEN = env.str("ADMIN_API_TOKEN", default="")
+ADMIN_API_TOKEN = env_str("ADMIN_API_TOKEN", "")
 
 
 # --- GoHighLevel -------------------------------------------------------------
 
-GHL_BASE_URL = env.str("GHL_BASE_URL", default="https://services.leadconnectorhq.com").rstrip("/")
-GHL_CLIENT_ID = env.str("GHL_CLIENT_ID", default="")
-GHL_CLIENT_SECRET = env.str("GHL_CLIENT_SECRET", default="")
+GHL_BASE_URL = env_str("GHL_BASE_URL", "https://services.leadconnectorhq.com").rstrip("/")
+GHL_CLIENT_ID = env_str("GHL_CLIENT_ID", "")
+GHL_CLIENT_SECRET = env_str("GHL_CLIENT_SECRET", "")
 # The marketplace app's id (shown under its name in the marketplace); empty: the part of
 # GHL_CLIENT_ID before its first "-", the form in which GHL issues client ids.
-GHL_APP_ID = env.str("GHL_APP_ID", default="")
+GHL_APP_ID = env_str("GHL_APP_ID", "")
 # Seconds of validity a token must have left; closer to expiry it is refreshed.
 GHL_TOKEN_REFRESH_MARGIN = env_int("GHL_TOKEN_REFRESH_MARGIN", 300)
 # Where users consent; white-label agencies use https://marketplace.leadconnectorhq.com.
-GHL_MARKETPLACE_URL = env.str(
-    "GHL_MARKETPLACE_URL", default="https://marketplace.gohighlevel.com"
-).rstrip("/")
-GHL_OAUTH_SCOPES: list[str] = env.str(
+GHL_MARKETPLACE_URL = env_str("GHL_MARKETPLACE_URL", "https://marketplace.gohighlevel.com").rstrip(
+    "/"
+)
+GHL_OAUTH_SCOPES: list[str] = env_str(
     "GHL_OAUTH_SCOPES",
-    default=" ".join(
+    " ".join(
         [
             "contacts.readonly",
             "contacts.write",
@@ -357,11 +383,9 @@ SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, Any]] = {
     }
 }
 # Webhook signing keys (PEM, or the PEM's base64 body). The defaults are the keys
-# GHL publishes; set a key to an empty value to refuse that signature scheme.
-GHL_WEBHOOK_PUBLIC_KEY = env.str("GHL_WEBHOOK_PUBLIC_KEY", default=GHL_WEBHOOK_ED25519_KEY)
-GHL_WEBHOOK_LEGACY_PUBLIC_KEY = env.str(
-    "GHL_WEBHOOK_LEGACY_PUBLIC_KEY", default=GHL_WEBHOOK_RSA_KEY
-)
+# GHL publishes; set a key to "off" to refuse that signature scheme.
+GHL_WEBHOOK_PUBLIC_KEY = env_key("GHL_WEBHOOK_PUBLIC_KEY", GHL_WEBHOOK_ED25519_KEY)
+GHL_WEBHOOK_LEGACY_PUBLIC_KEY = env_key("GHL_WEBHOOK_LEGACY_PUBLIC_KEY", GHL_WEBHOOK_RSA_KEY)
 # Signed events older than this many seconds are refused as replays.
 GHL_WEBHOOK_MAX_AGE = env_int("GHL_WEBHOOK_MAX_AGE", 300, minimum=1)
 
@@ -372,7 +396,7 @@ SECURE_PROXY_SSL_HEADER = (
     ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
 )
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^metrics$"]
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^livez$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -392,7 +416,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -414,14 +438,14 @@ MCP_INIT_TIMEOUT = env_float("MCP_INIT_TIMEOUT", 20.0)
 MCP_CALL_TIMEOUT = env_float("MCP_CALL_TIMEOUT", 60.0)
 MCP_CHILD_UID = env_optional_id("MCP_CHILD_UID")
 MCP_CHILD_GID = env_optional_id("MCP_CHILD_GID")
-MCP_RUN_DIR = env.str("MCP_RUN_DIR", default="")
+MCP_RUN_DIR = env_str("MCP_RUN_DIR", "")
 
 
 # --- Ways in to the tools (websocket, HTTP, rate limits) ---------------------
 
 
 def env_rate(name: str, default: str) -> str:
-    raw = env.str(name, default=default).strip()
+    raw = env_str(name, default).strip()
     if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", raw):
         raise _invalid(name, "a rate such as 60/m, 100/h or 10/30s", raw)
     if re.fullmatch(r"\d+/0+[smhd]", raw):
@@ -441,11 +465,11 @@ TOOL_MAX_BODY_BYTES = env_int("TOOL_MAX_BODY_BYTES", 256 * 1024, minimum=1024)
 
 # Any OpenAI-compatible chat-completions endpoint: OpenAI, Azure, OpenRouter, Ollama, vLLM...
 # No LLM_MODEL means no model: the chat says how to configure one, the tool explorer works.
-LLM_BASE_URL = env.str("LLM_BASE_URL", default="https://api.openai.com/v1").strip().rstrip("/")
+LLM_BASE_URL = env_str("LLM_BASE_URL", "https://api.openai.com/v1").strip().rstrip("/")
 if not LLM_BASE_URL.startswith(("http://", "https://")):
     raise _invalid("LLM_BASE_URL", "an http:// or https:// URL", LLM_BASE_URL)
-LLM_API_KEY = env.str("LLM_API_KEY", default="")
-LLM_MODEL = env.str("LLM_MODEL", default="").strip()
+LLM_API_KEY = env_str("LLM_API_KEY", "")
+LLM_MODEL = env_str("LLM_MODEL", "").strip()
 LLM_MAX_STEPS = env_int("LLM_MAX_STEPS", 8, minimum=1)
 LLM_TIMEOUT = env_float("LLM_TIMEOUT", 60.0)
 LLM_MAX_RETRIES = env_int("LLM_MAX_RETRIES", 1)
@@ -467,29 +491,40 @@ AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365, minimum=1)
 # --- Health, metrics, logging ------------------------------------------------
 
 HEALTH_CHECK_TIMEOUT = env_float("HEALTH_CHECK_TIMEOUT", 3.0)
-# When set, /metrics requires "Authorization: Bearer <METRICS_TOKEN>".
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# When set, /metrics requires "Authorization: Bearer <METRICS_TOKEN>". Without it, a
+# production /metrics answers nobody unless METRICS_PUBLIC says it may be open.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_PUBLIC = env_bool("METRICS_PUBLIC", DEBUG)
 PROMETHEUS_METRIC_NAMESPACE = ""
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be a logging level name, got {LOG_LEVEL!r}")
+# text: one readable line per record; json: one JSON object per line, for log shippers.
+LOG_FORMAT = env_str("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise _invalid("LOG_FORMAT", "text or json", LOG_FORMAT)
+if LOG_FORMAT == "json":
+    # Python's warnings would otherwise print bare text lines among the JSON ones.
+    logging.captureWarnings(True)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"tenant": {"()": "config.logging.TenantContextFilter"}},
+    "filters": {"context": {"()": "config.logging.TenantContextFilter"}},
     "formatters": {
-        "redacted": {
+        "text": {
             "()": "config.logging.RedactingFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s %(message)s",
+            "format": "%(asctime)s %(levelname)s %(name)s tenant=%(tenant)s "
+            "request=%(request_id)s %(message)s",
         },
+        "json": {"()": "config.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "stream": sys.stderr,
-            "filters": ["tenant"],
-            "formatter": "redacted",
+            "filters": ["context"],
+            "formatter": LOG_FORMAT,
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -4,7 +4,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from config.health import health
+from config.health import health, livez
 from config.metrics import metrics
 from mcpbridge.staff import children_page
 from tenants.views import home
@@ -16,6 +16,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 urlpatterns = [
     path("", home, name="home"),
     path("health", health, name="health"),
+    path("livez", livez, name="livez"),
     path("metrics", metrics, name="metrics"),
     path("admin/mcp/children/", children_page, name="mcp_children"),
     path("admin/", admin.site.urls),

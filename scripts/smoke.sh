@@ -14,6 +14,9 @@
 #   GHL_REFRESH_TOKEN, GHL_EXPIRES_IN   optional, pushed along when set
 #   SMOKE_TENANT       the tenant's slug (default: demo)
 #   SMOKE_TOOL         a contact-listing tool (default: search_contacts)
+#   SMOKE_CURL_ARGS    more curl arguments, split on spaces, e.g. to reach a server by
+#                      another address than DNS gives:
+#                      "--connect-to hub.example.com:443:10.0.0.5:443"
 #
 # Secrets go to curl on stdin and in header files, never on its command line.
 set -euo pipefail
@@ -31,7 +34,8 @@ TOOL=${SMOKE_TOOL:-search_contacts}
 step() { printf '== %s\n' "$*" >&2; }
 json_string() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 bearer() { printf 'Authorization: Bearer %s\n' "$1"; }
-CURL=(curl -sSf --max-time "${SMOKE_TIMEOUT:-60}")
+read -r -a EXTRA <<<"${SMOKE_CURL_ARGS:-}"
+CURL=(curl -sSf --max-time "${SMOKE_TIMEOUT:-60}" "${EXTRA[@]}")
 
 step "health"
 "${CURL[@]}" "$BASE/health"

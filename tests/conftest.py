@@ -5,6 +5,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -109,7 +110,8 @@ def daphne_start(
     daphne adopts the socket (``--fd``), so a request sent while it is still starting
     waits in the socket's backlog instead of being refused: nobody polls for it to be
     ready, however busy the machine. A daphne that dies closes the last copy of the
-    socket, and the request fails at once.
+    socket, and the request fails at once. daphne runs as the image runs it, through
+    ``config.serve`` (daphne's own arguments, the access log written by the hub).
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -117,7 +119,7 @@ def daphne_start(
         sock.setblocking(False)  # Twisted adopts only non-blocking sockets
         fd = sock.fileno()
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--fd", str(fd), app],
+            [sys.executable, "-m", "config.serve", "--fd", str(fd), app],
             cwd=REPO_ROOT,
             env=env,
             pass_fds=(fd,),
@@ -127,10 +129,25 @@ def daphne_start(
 
 
 class DaphneServer:
+    """The image's server; its log goes to a file the test can read."""
+
     def __init__(self, env: dict[str, str]) -> None:
-        self.url, self.process = daphne_start(
-            env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        self.log_file = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
+        self.url, self.process = daphne_start(env, stdout=subprocess.DEVNULL, stderr=self.log_file)
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def log(self) -> str:
+        self.log_file.seek(0)
+        return self.log_file.read().decode(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = ANSWER_WITHIN) -> str:
+        """The log once it holds ``text`` (lines are written just after the response)."""
+        deadline = time.monotonic() + timeout
+        while text not in (log := self.log()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never reached the log:\n{log}")
+            time.sleep(0.02)
+        return log
 
     def get(self, path: str, **kwargs) -> httpx.Response:
         return httpx.get(self.url + path, timeout=kwargs.pop("timeout", ANSWER_WITHIN), **kwargs)
@@ -143,8 +160,7 @@ class DaphneServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stderr:
-            self.process.stderr.close()
+        self.log_file.close()
 
 
 @pytest.fixture

@@ -257,6 +257,7 @@ class Supervisor:
             while len(self._children) + self._reserved >= self.config.max_children:
                 victim = self._eviction_candidate()
                 if victim is None:
+                    metrics.AT_CAPACITY.inc()
                     raise AtCapacityError()
                 self._retire(victim, "capacity", now=True)
                 await victim.wait_stopped()

@@ -15,6 +15,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django_ratelimit.core import get_usage
 
+from mcpbridge.supervisor import metrics
+
 logger = logging.getLogger(__name__)
 
 GROUP = "mcpbridge.tool_calls"
@@ -60,7 +62,10 @@ def _usage(tenant_id: int, *, increment: bool) -> RateUsage | None:
 
 async def tenant_rate_hit(*, tenant_id: int) -> RateUsage | None:
     """Count one tool call of the tenant; ``limited`` says it is over its budget."""
-    return await sync_to_async(_usage, thread_sensitive=False)(tenant_id, increment=True)
+    usage = await sync_to_async(_usage, thread_sensitive=False)(tenant_id, increment=True)
+    if usage is not None and usage.limited:
+        metrics.RATE_LIMIT_REFUSALS.inc()
+    return usage
 
 
 async def tenant_rate_peek(*, tenant_id: int) -> RateUsage | None:

@@ -41,6 +41,23 @@ async def test_metrics_require_the_token_when_one_is_configured(async_client, se
     assert response.status_code == 200
 
 
+async def test_production_metrics_answer_nobody_without_a_token(async_client, settings):
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_PUBLIC = False
+    response = await async_client.get("/metrics")
+    assert response.status_code == 403
+    assert response.json()["code"] == "forbidden"
+    assert b"django_http" not in response.content
+
+
+async def test_metrics_series_carry_the_worker_label(async_client):
+    from mcpbridge.supervisor.metrics import WORKER
+
+    body = (await async_client.get("/metrics")).content.decode()
+    assert f'mcp_children_active{{worker="{WORKER}"}}' in body
+    assert f'mcp_rate_limit_refusals_total{{worker="{WORKER}"}}' in body
+
+
 def test_the_admin_login_page_renders(client):
     response = client.get("/admin/login/", follow=True)
     assert response.status_code == 200

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import logging
 
 from config.logging import RedactingFormatter, TenantContextFilter, redact, tenant_logging
@@ -45,3 +46,34 @@ def test_tracebacks_are_redacted_too():
     output = formatter.format(record)
     assert "ValueError" in output
     assert JWT not in output
+
+
+def test_json_lines_hold_the_exception_on_one_line_redacted():
+    from config.logging import JsonFormatter, current_request_id
+
+    try:
+        raise ValueError(f"GHL said no to Bearer {JWT}")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "hub", logging.ERROR, __file__, 1, "boom %s", ("x",), sys.exc_info()
+        )
+    token = current_request_id.set("req-1")
+    try:
+        with tenant_logging("acme"):
+            TenantContextFilter().filter(record)
+    finally:
+        current_request_id.reset(token)
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert (entry["level"], entry["logger"], entry["message"]) == ("ERROR", "hub", "boom x")
+    assert (entry["tenant"], entry["request_id"]) == ("acme", "req-1")
+    assert "ValueError" in entry["exception"]
+    assert JWT not in line
+
+
+def test_oauth_query_values_are_redacted():
+    line = redact("GET /cb/?state=abc&code=def123&next=/home and /chat?token=t0k3n")
+    assert line == "GET /cb/?state=[redacted]&code=[redacted]&next=/home and /chat?token=[redacted]"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import runpy
 
 import pytest
@@ -117,3 +118,44 @@ def test_check_deploy_is_clean_for_the_documented_production_environment(tmp_pat
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def _names_read_by_settings() -> list[str]:
+    source = (REPO_ROOT / "config" / "settings.py").read_text()
+    names = set(re.findall(r"env_(?:\w+)\(\s*\"([A-Z][A-Z0-9_]+)\"", source))
+    return sorted(names - {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "FIELD_ENCRYPTION_KEY"})
+
+
+def _public_settings(loaded: dict) -> dict:
+    return {name: value for name, value in loaded.items() if name.isupper()}
+
+
+def test_settings_read_at_least_the_documented_optional_variables():
+    names = _names_read_by_settings()
+    assert {"LLM_BASE_URL", "METRICS_TOKEN", "MCP_MAX_CHILDREN", "GHL_WEBHOOK_MAX_AGE"} <= set(
+        names
+    )
+
+
+def test_every_optional_variable_left_empty_means_its_default(monkeypatch):
+    names = _names_read_by_settings()
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    defaults = _public_settings(load_settings(monkeypatch, DEBUG="1"))
+    blank = _public_settings(load_settings(monkeypatch, DEBUG="1", **dict.fromkeys(names, "")))
+    assert blank == defaults
+
+
+def test_production_starts_with_every_optional_variable_empty(monkeypatch):
+    names = [name for name in _names_read_by_settings() if name not in PRODUCTION_ENV]
+    loaded = load_settings(monkeypatch, **PRODUCTION_ENV, **dict.fromkeys(names, " "))
+    assert loaded["LLM_BASE_URL"] == "https://api.openai.com/v1"
+    assert loaded["STORAGES"]["staticfiles"]["BACKEND"].endswith(
+        "CompressedManifestStaticFilesStorage"
+    )
+
+
+def test_a_webhook_key_set_to_off_refuses_that_scheme(monkeypatch):
+    loaded = load_settings(monkeypatch, DEBUG="1", GHL_WEBHOOK_LEGACY_PUBLIC_KEY="off")
+    assert loaded["GHL_WEBHOOK_LEGACY_PUBLIC_KEY"] == ""
+    assert loaded["GHL_WEBHOOK_PUBLIC_KEY"].startswith("-----BEGIN PUBLIC KEY-----")

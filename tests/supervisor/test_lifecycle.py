@@ -144,11 +144,13 @@ async def test_at_capacity_with_no_idle_child_acquire_fails_fast(
     supervisor_factory: Callable[..., Supervisor],
 ):
     supervisor = supervisor_factory(max_children=1)
+    refused = sample("mcp_at_capacity_refusals_total")
     async with supervisor.acquire("acme", fixed(make_spec("acme")), version=1) as busy:
         with pytest.raises(AtCapacityError) as failure:
             await use_once(supervisor, "globex")
         assert is_running(busy.pid)
     assert failure.value.code == "at_capacity"
+    assert sample("mcp_at_capacity_refusals_total") - refused == 1
     assert failure.value.message
 
 

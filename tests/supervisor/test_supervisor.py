@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from mcpbridge.supervisor import metrics
 from mcpbridge.supervisor.errors import CallTimeoutError, ChildStoppedError, ToolCallFailedError
 from mcpbridge.supervisor.supervisor import Supervisor
 from tests.supervisor.conftest import exists, fixed, make_spec, server_command
@@ -19,7 +20,7 @@ ALLOWED |= {"PATH", "LANG", "HOME"}
 
 
 def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+    return REGISTRY.get_sample_value(name, {"worker": metrics.WORKER, **labels}) or 0.0
 
 
 def read_environ(pid: int) -> dict[str, str]:

@@ -13,6 +13,7 @@ from mcpbridge.sandbox import DENTAL, ROOFING
 from tenants.models import Membership
 from tenants.services import tenant_disable
 from tests.supervisor.test_failures import wait_until
+from tests.supervisor.test_supervisor import sample
 from tests.ways_in.conftest import Api, refcount
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -286,8 +287,10 @@ async def test_the_61st_call_in_a_minute_is_429_and_the_budget_comes_back(world,
     answers = [await client.post("/mcp/acme/tool/get_location", {}) for _ in range(60)]
     assert [r.status_code for r in answers] == [200] * 60
     assert [int(r["RateLimit-Remaining"]) for r in answers] == list(range(59, -1, -1))
+    refused = sample("mcp_rate_limit_refusals_total")
     limited = await client.post("/mcp/acme/tool/get_location", {})
     assert limited.status_code == 429
+    assert sample("mcp_rate_limit_refusals_total") - refused == 1
     assert limited.json()["code"] == "rate_limited"
     retry_after = int(limited["Retry-After"])
     assert 1 <= retry_after <= 60
