@@ -15,7 +15,7 @@ from tests.supervisor.test_processes import (
     workers,  # noqa: F401 (a fixture)
 )
 
-SWEPT = b"ended 2 MCP children left by a worker that is gone"
+SWEPT = "ended 2 MCP children left by a worker that is gone"
 
 
 @pytest.mark.timeout(600)
@@ -39,7 +39,7 @@ def test_a_management_command_leaves_a_leftover_child_alone_and_a_serving_daphne
         assert server.get("/health").status_code == 200
         assert wait_gone([orphan, grandchild])
         # The sweep logs once it has also removed the dead worker's homes.
-        assert any(SWEPT in line for line in server.process.stderr)
+        assert SWEPT in server.wait_for_log(SWEPT)
     finally:
         kill_all([orphan, grandchild])
     assert list(root.iterdir()) == []
