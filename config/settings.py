@@ -254,6 +254,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
 REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 2.0)
+# How long channels_redis blocks in one BZPOPMIN (its default, RedisChannelLayer.brpop_timeout).
+CHANNEL_LAYER_BRPOP_TIMEOUT = 5
 
 if REDIS_URL:
     CACHES: dict[str, dict[str, Any]] = {
@@ -272,9 +274,15 @@ if REDIS_URL:
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [
-                    # No socket_timeout here: receive() blocks on BZPOPMIN for
-                    # longer than any sensible read timeout.
-                    {"address": REDIS_URL, "socket_connect_timeout": REDIS_TIMEOUT}
+                    {
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": REDIS_TIMEOUT,
+                        # receive() blocks in BZPOPMIN for the layer's brpop timeout;
+                        # redis-py's own default read timeout (5 s) equals it, so an
+                        # idle receive would fail as a timeout. A dead Redis is still
+                        # noticed, REDIS_TIMEOUT after the longest legitimate wait.
+                        "socket_timeout": CHANNEL_LAYER_BRPOP_TIMEOUT + REDIS_TIMEOUT,
+                    }
                 ],
                 "prefix": env_str("CHANNEL_LAYER_PREFIX", "ghlhub"),
             },

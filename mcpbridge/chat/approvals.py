@@ -15,6 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mcp_types as types
@@ -70,27 +71,53 @@ def _decision(message: dict[str, Any], pending: PendingApproval) -> Approval | N
 
 
 async def approval_wait(
-    pending: PendingApproval, *, within: float, details: dict[str, Any]
+    pending: PendingApproval,
+    *,
+    within: float,
+    details: dict[str, Any],
+    announce: Callable[[], Awaitable[None]],
 ) -> Approval:
     """Wait for the user's answer to ``pending``; ``details`` is what another window needs
-    to show the card (kept in the cache while the call waits)."""
+    to show the card (kept in the cache while the call waits).
+
+    ``announce`` shows the card; it runs once the call is registered, so an answer sent
+    the moment the card appears finds its waiter. A stop at any point (even while the
+    call is being registered) leaves nothing behind in the cache or the group.
+    """
     layer = get_channel_layer()
     if layer is None:
         raise RuntimeError("approvals need a channel layer (CHANNEL_LAYERS)")
     channel = await layer.new_channel()
-    await layer.group_add(pending.group, channel)
-    record = {"user": pending.user_id, "tenant": pending.tenant_id, **details}
-    await cache.aset(pending.cache_key, record, timeout=int(within) + 60)
     try:
-        async with asyncio.timeout(within):
-            while True:
-                approval = _decision(await layer.receive(channel), pending)
-                if approval is not None:
-                    return approval
-    except TimeoutError:
-        return Approval(decision=TIMEOUT, at=timezone.now())
+        await layer.group_add(pending.group, channel)
+        record = {"user": pending.user_id, "tenant": pending.tenant_id, **details}
+        await cache.aset(pending.cache_key, record, timeout=int(within) + 60)
+        await announce()
+        answer = asyncio.ensure_future(_answer(layer, channel, pending))
+        try:
+            done, _ = await asyncio.wait({answer}, timeout=within)
+        finally:
+            _stop(answer)
+        return answer.result() if done else Approval(decision=TIMEOUT, at=timezone.now())
     finally:
         await asyncio.shield(_forget(layer, pending, channel))
+
+
+def _stop(task: asyncio.Future[Any]) -> None:
+    """Cancel ``task``, again each second until it ends: a cancellation that reaches the
+    channel layer's read at the wrong moment can be lost, and its read then starts over."""
+    if not task.done():
+        task.cancel()
+        asyncio.get_running_loop().call_later(1.0, _stop, task)
+
+
+async def _answer(layer: Any, channel: str, pending: PendingApproval) -> Approval:
+    # Its own task, raced by the caller rather than awaited: a stop never waits on the
+    # channel layer's blocking read.
+    while True:
+        approval = _decision(await layer.receive(channel), pending)
+        if approval is not None:
+            return approval
 
 
 async def _forget(layer: Any, pending: PendingApproval, channel: str) -> None:

@@ -292,11 +292,13 @@ class AgentLoop:
             "risk": risk,
             "summary": summary,
         }
-        await self._emit(event)
         pending = PendingApproval(self.conversation, call_id, self.user.pk, self.tenant.pk)
         try:
             approval = await approval_wait(
-                pending, within=settings.CHAT_APPROVAL_TIMEOUT, details=event
+                pending,
+                within=settings.CHAT_APPROVAL_TIMEOUT,
+                details=event,
+                announce=lambda: self._emit(event),
             )
         except asyncio.CancelledError:
             self._approvals[call_id] = {"risk": risk, "summary": summary, "decision": STOPPED}
