@@ -13,9 +13,9 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import mcp_types as types
