@@ -1,10 +1,12 @@
 """Listing and calling a tenant's tools: the one path every way in (socket, HTTP, chat) takes.
 
-Each function is one use of the tenant's child (one ``acquire``). A call is checked
-before anything reaches GHL, in this order: the tool exists, the arguments fit its
+Each function is one use of the tenant's child (one ``acquire``). A call first spends
+one unit of the tenant's budget (:mod:`mcpbridge.ratelimit`, shared by every way in;
+a refused call never reaches the child). It is then checked before anything reaches
+GHL, in this order: the tool exists, the arguments fit its
 input schema, the caller's scopes allow its risk, and a person approved it where the
-way in asks for that (the chat). Every call, refused or not, ends as one entry of the
-tenant's audit log.
+way in asks for that (the chat). Every call past the budget, refused or not, ends as
+one entry of the tenant's audit log.
 """
 
 from __future__ import annotations
@@ -26,8 +28,14 @@ from jsonschema.validators import validator_for
 
 from mcpbridge.audit import AuditItem, audit_submit
 from mcpbridge.policy import call_risk, scope_check, tool_risk
+from mcpbridge.ratelimit import RateUsage, tenant_rate_hit
 from mcpbridge.registry import get_registry
-from mcpbridge.supervisor.errors import BridgeError, InvalidArgumentsError, UnknownToolError
+from mcpbridge.supervisor.errors import (
+    BridgeError,
+    InvalidArgumentsError,
+    RateLimitedError,
+    UnknownToolError,
+)
 from tenants.access import ALL_SCOPES
 from tenants.audit import Actor, audit_arguments_text
 
@@ -66,6 +74,8 @@ class CallContext:
     #: Risks that need ``approve``'s yes first (the tenant's policy, on ways in that ask).
     approval_risks: frozenset[str] = frozenset()
     approve: Approver | None = None
+    #: Told the tenant's budget once the call has spent it (the HTTP rate headers).
+    budget_seen: Callable[[RateUsage | None], None] | None = None
 
 
 class ApprovalDeclinedError(BridgeError):
@@ -170,7 +180,9 @@ async def tenant_tool_call(
     """Call ``name`` on ``tenant``'s child once every check has passed (module docstring).
 
     ``started`` is awaited once every check has passed, just before the call goes out.
+    Over the tenant's budget it raises :class:`RateLimitedError`.
     """
+    await _budget_spend(tenant, context)
     began = time.perf_counter()
     entry = AuditItem(
         tenant_id=tenant.pk,
@@ -197,6 +209,14 @@ async def tenant_tool_call(
     finally:
         entry.duration_ms = round((time.perf_counter() - began) * 1000)
         audit_submit(entry)
+
+
+async def _budget_spend(tenant: Tenant, context: CallContext) -> None:
+    usage = await tenant_rate_hit(tenant_id=tenant.pk)
+    if context.budget_seen is not None:
+        context.budget_seen(usage)
+    if usage is not None and usage.limited:
+        raise RateLimitedError(retry_after=usage.reset)
 
 
 async def _approved(

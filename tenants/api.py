@@ -1,23 +1,31 @@
 """``POST /api/tenant/credentials``: deploy scripts and staff push a tenant's GHL tokens.
 
 Callers authenticate with ``Authorization: Bearer <ADMIN_API_TOKEN>`` or a
-staff session (which, unlike the bearer token, is subject to CSRF). The body
-is JSON whatever the Content-Type says, since ``curl -d`` sends form encoding.
-No response ever carries a token.
+staff session (which, unlike the bearer token, is subject to CSRF); the body
+and the errors follow :mod:`config.jsonapi`. No response ever carries a token.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
+from config.jsonapi import (
+    JsonRequestError,
+    bearer_challenge,
+    csrf_failed,
+    csrf_rejected,
+    error_response,
+    json_error,
+    method_not_allowed,
+    parse_json,
+    read_body,
+)
 from tenants.credentials import upsert_credentials
 from tenants.exceptions import CredentialsConflictError, InvalidCredentialsPayloadError
 from tenants.models import Tenant
@@ -26,14 +34,8 @@ MAX_BODY_BYTES = 64 * 1024
 REQUIRED_FIELDS = ("tenantId", "accessToken", "locationId")
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message, **extra}, status=status)
-
-
 def _unauthorized(message: str) -> JsonResponse:
-    response = _error(401, "unauthorized", message)
-    response["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
+    return bearer_challenge("unauthorized", message, realm="api")
 
 
 def _admin_token_matches(presented: str) -> bool:
@@ -54,29 +56,15 @@ def _authenticate(request: HttpRequest) -> tuple[str, JsonResponse | None]:
     if user.is_authenticated and user.is_active and user.is_staff:
         return "session", None
     if user.is_authenticated:
-        return "", _error(403, "forbidden", "Only staff may push tenant credentials.")
+        return "", json_error(403, "forbidden", "Only staff may push tenant credentials.")
     return "", _unauthorized("Send Authorization: Bearer <ADMIN_API_TOKEN>, or sign in as staff.")
-
-
-def _body_too_large(request: HttpRequest) -> bool:
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    return declared > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES
-
-
-def _csrf_rejected(request: HttpRequest) -> bool:
-    # The view is csrf_exempt for bearer callers; sessions get the usual check.
-    middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
-    return middleware.process_view(request, None, (), {}) is not None  # type: ignore[arg-type]  # the check never calls the view
 
 
 def _parse(body: bytes) -> dict[str, Any]:
     try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise InvalidCredentialsPayloadError({"body": ["Must be valid UTF-8 JSON."]}) from None
+        data = parse_json(body)
+    except JsonRequestError as exc:
+        raise InvalidCredentialsPayloadError({"body": [exc.message]}) from None
     if not isinstance(data, dict):
         raise InvalidCredentialsPayloadError({"body": ["Must be a JSON object."]})
     missing = {
@@ -106,20 +94,18 @@ def _summary(tenant: Tenant, *, created: bool) -> dict[str, Any]:
 @never_cache
 def tenant_credentials(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
-        response = _error(405, "method_not_allowed", "Use POST.")
-        response["Allow"] = "POST"
-        return response
+        return method_not_allowed("POST")
     caller, denied = _authenticate(request)
     if denied is not None:
         return denied
-    if _body_too_large(request):
-        return _error(413, "too_large", f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    if caller == "session" and _csrf_rejected(request):
-        return _error(403, "csrf_failed", "CSRF check failed: send the X-CSRFToken header.")
+    if caller == "session" and csrf_rejected(request):
+        return csrf_failed()
     try:
-        tenant, created = upsert_credentials(_parse(request.body))
+        tenant, created = upsert_credentials(_parse(read_body(request, limit=MAX_BODY_BYTES)))
+    except JsonRequestError as exc:
+        return error_response(exc)
     except InvalidCredentialsPayloadError as exc:
-        return _error(400, "invalid", "The request has errors.", fields=exc.errors)
+        return json_error(400, "invalid", "The request has errors.", fields=exc.errors)
     except CredentialsConflictError as exc:
-        return _error(409, "conflict", exc.message, fields={exc.field: [exc.message]})
+        return json_error(409, "conflict", exc.message, fields={exc.field: [exc.message]})
     return JsonResponse(_summary(tenant, created=created), status=201 if created else 200)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -9,8 +8,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
+from config.jsonapi import (
+    JsonRequestError,
+    error_response,
+    json_error,
+    method_not_allowed,
+    parse_json,
+    read_body,
+)
 from tenants.models import Membership, Tenant
 from tenants.settings_views import tenant_connection
 from tenants.webhook_signatures import SignatureRejectedError, webhook_signature_verify
@@ -58,29 +64,23 @@ def home(request: HttpRequest) -> HttpResponse:
 MAX_WEBHOOK_BYTES = 64 * 1024
 
 
-def _webhook_answer(http_status: int, **fields: str) -> JsonResponse:
-    return JsonResponse(fields, status=http_status)
-
-
 @csrf_exempt
-@require_POST
 def ghl_webhook(request: HttpRequest) -> JsonResponse:
     """``POST /webhooks/ghl``: GHL's signed app events (INSTALL, UNINSTALL)."""
-    body = request.body
-    if len(body) > MAX_WEBHOOK_BYTES:
-        return _webhook_answer(413, code="too_large", message="The body is over 64 KB.")
+    if request.method != "POST":
+        return method_not_allowed("POST")
     try:
+        body = read_body(request, limit=MAX_WEBHOOK_BYTES)
         webhook_signature_verify(body=body, headers=request.headers)
+        event = app_event_parse(parse_json(body), body=body)
+        outcome = app_event_receive(event)
+    except JsonRequestError as exc:
+        return error_response(exc)
     except SignatureRejectedError as exc:
-        return _webhook_answer(401, code="invalid_signature", message=str(exc))
+        return json_error(401, "invalid_signature", str(exc))
     except ImproperlyConfigured:
         logger.exception("GHL webhook keys are misconfigured")
-        return _webhook_answer(503, code="misconfigured", message="Webhook keys are not usable.")
-    try:
-        event = app_event_parse(json.loads(body), body=body)
-        outcome = app_event_receive(event)
-    except ValueError:
-        return _webhook_answer(400, code="invalid_json", message="The body is not JSON.")
+        return json_error(503, "misconfigured", "Webhook keys are not usable.")
     except WebhookRejectedError as exc:
-        return _webhook_answer(exc.status, code="rejected", message=exc.message)
-    return _webhook_answer(200, status=outcome)
+        return json_error(exc.status, "rejected", exc.message)
+    return JsonResponse({"status": outcome})

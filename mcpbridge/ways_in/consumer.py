@@ -27,7 +27,7 @@ from config.logging import tenant_logging
 from mcpbridge.chat.approvals import approval_decide
 from mcpbridge.chat.events import ChatErrorEvent
 from mcpbridge.chat.turns import chat_turn
-from mcpbridge.supervisor.errors import BridgeError, RateLimitedError
+from mcpbridge.supervisor.errors import BridgeError
 from mcpbridge.tools import (
     CallContext,
     call_error_payload,
@@ -61,7 +61,6 @@ from mcpbridge.ways_in.payloads import (
     ToolStartedEvent,
     message_parse,
 )
-from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 from tenants.access import TenantAccess
 from tenants.models import AuditEntry, Membership
 
@@ -364,9 +363,6 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
 
     async def _run(self, access: TenantAccess, message: ToolsCallMessage) -> None:
         call_id = message["id"]
-        usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
-        if usage is not None and usage.limited:
-            raise RateLimitedError(retry_after=usage.reset)
 
         async def started() -> None:
             event: ToolStartedEvent = {

@@ -8,11 +8,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import cache_control
 
 from config.logging import tenant_logging
-from mcpbridge.supervisor.errors import RateLimitedError
+from mcpbridge.ratelimit import RateUsage, tenant_rate_peek
 from mcpbridge.tools import CallContext, call_result_payload, tenant_tool_call, tenant_tools_list
 from mcpbridge.ways_in.callers import Caller, caller_access, caller_actor, caller_tenant_slug
 from mcpbridge.ways_in.openapi import openapi_document
-from mcpbridge.ways_in.ratelimit import tenant_rate_hit, tenant_rate_peek
 from mcpbridge.ways_in.tool_endpoint import json_body, tool_endpoint
 from tenants.models import AuditEntry, Membership
 
@@ -29,13 +28,16 @@ async def _list(request: HttpRequest, caller: Caller, slug: str) -> HttpResponse
 async def _call(request: HttpRequest, caller: Caller, slug: str, name: str) -> HttpResponse:
     access = await caller_access(caller, slug, min_role=Membership.Role.MEMBER)
     arguments = json_body(request)
-    usage = await tenant_rate_hit(tenant_id=access.tenant.pk)
-    request.rate_usage = usage  # type: ignore[attr-defined]  # as in _list
-    if usage is not None and usage.limited:
-        raise RateLimitedError(retry_after=usage.reset)
+
+    def budget_seen(usage: RateUsage | None) -> None:
+        request.rate_usage = usage  # type: ignore[attr-defined]  # as in _list
+
     with tenant_logging(access.tenant.slug):
         context = CallContext(
-            way_in=AuditEntry.WayIn.HTTP, actor=caller_actor(caller), scopes=access.scopes
+            way_in=AuditEntry.WayIn.HTTP,
+            actor=caller_actor(caller),
+            scopes=access.scopes,
+            budget_seen=budget_seen,
         )
         result = await tenant_tool_call(
             tenant=access.tenant, name=name, arguments=arguments, context=context

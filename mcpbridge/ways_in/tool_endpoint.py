@@ -1,25 +1,33 @@
 """What the HTTP tool endpoints share: callers, JSON bodies, and one error mapping.
 
-Every error is JSON ``{"code", "message"}`` (plus ``retry_after`` or ``errors`` where
-they apply) with the status of :data:`STATUS_BY_CODE`; docs/http-api.md "Tool endpoints" lists it.
+Bodies and errors follow :mod:`config.jsonapi`; a tool call's error gets the status of
+:data:`STATUS_BY_CODE`, and docs/http-api.md "Tool endpoints" lists them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 
-from config.errors import HubError
+from config.jsonapi import (
+    JsonRequestError,
+    bearer_challenge,
+    csrf_failed,
+    csrf_rejected,
+    error_response,
+    json_error,
+    method_not_allowed,
+    read_json_object,
+)
+from mcpbridge.ratelimit import RateUsage
 from mcpbridge.supervisor.errors import BridgeError
 from mcpbridge.tools import call_error_payload
 from mcpbridge.ways_in.callers import (
@@ -30,7 +38,6 @@ from mcpbridge.ways_in.callers import (
     caller_from_token,
     caller_from_user,
 )
-from mcpbridge.ways_in.ratelimit import RateUsage
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +59,6 @@ TRANSPORT_FAILURE = 502
 View = Callable[..., Coroutine[Any, Any, HttpResponse]]
 
 
-class BadRequestError(HubError):
-    permanent = True
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message, code=code)
-        self.status = status
-
-
-def json_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message, **extra}, status=status)
-
-
 def bridge_error_response(exc: BridgeError) -> JsonResponse:
     payload = call_error_payload(exc)
     response = JsonResponse(payload, status=STATUS_BY_CODE.get(exc.code, TRANSPORT_FAILURE))
@@ -73,9 +68,7 @@ def bridge_error_response(exc: BridgeError) -> JsonResponse:
 
 
 def _unauthenticated(message: str) -> JsonResponse:
-    response = json_error(401, "unauthenticated", message)
-    response["WWW-Authenticate"] = 'Bearer realm="tools"'
-    return response
+    return bearer_challenge("unauthenticated", message, realm="tools")
 
 
 async def request_caller(request: HttpRequest) -> Caller:
@@ -86,34 +79,9 @@ async def request_caller(request: HttpRequest) -> Caller:
     return caller_from_user(await request.auser())
 
 
-def _csrf_rejected(request: HttpRequest) -> bool:
-    middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
-    return middleware.process_view(request, None, (), {}) is not None  # type: ignore[arg-type]  # the check never calls the view
-
-
 def json_body(request: HttpRequest) -> dict[str, Any]:
-    """The body as a JSON object, whatever the Content-Type says (``curl -d`` sends form)."""
-    limit = settings.TOOL_MAX_BODY_BYTES
-    too_large = BadRequestError(413, "too_large", f"The body must be at most {limit} bytes.")
-    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
-        raise too_large
-    try:
-        body = request.body
-    except RequestDataTooBig:
-        raise too_large from None
-    if len(body) > limit:
-        raise too_large
-    if not body.strip():
-        return {}
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadRequestError(400, "invalid_json", "The body must be UTF-8 JSON.") from None
-    if not isinstance(data, dict):
-        raise BadRequestError(
-            400, "invalid_json", "The body must be a JSON object (the arguments)."
-        )
-    return data
+    """The tool's arguments: the body as a JSON object, an empty body meaning ``{}``."""
+    return read_json_object(request, limit=settings.TOOL_MAX_BODY_BYTES, empty={})
 
 
 def with_rate_headers(response: HttpResponse, usage: RateUsage | None) -> HttpResponse:
@@ -145,13 +113,11 @@ def tool_endpoint(method: str) -> Callable[[View], View]:
 
 async def _guarded(view: View, method: str, request: HttpRequest, **kwargs: Any) -> HttpResponse:
     if request.method != method:
-        response = json_error(405, "method_not_allowed", f"Use {method}.")
-        response["Allow"] = method
-        return response
+        return method_not_allowed(method)
     try:
         caller = await request_caller(request)
-        if method == "POST" and not caller.uses_token and _csrf_rejected(request):
-            return json_error(403, "csrf_failed", "CSRF check failed: send the X-CSRFToken header.")
+        if method == "POST" and not caller.uses_token and csrf_rejected(request):
+            return csrf_failed()
         return await view(request, caller, **kwargs)
     except NotAuthenticatedError as exc:
         return _unauthenticated(exc.message)
@@ -161,7 +127,7 @@ async def _guarded(view: View, method: str, request: HttpRequest, **kwargs: Any)
         return json_error(403, "forbidden", str(exc) or "Your role does not allow this.")
     except TenantRequiredError as exc:
         return json_error(400, "tenant_required", exc.message)
-    except BadRequestError as exc:
-        return json_error(exc.status, exc.code, exc.message)
+    except JsonRequestError as exc:
+        return error_response(exc)
     except BridgeError as exc:
         return bridge_error_response(exc)

@@ -14,7 +14,7 @@ from tenants.access import api_token_create, api_token_revoke
 from tenants.models import ApiToken, Membership, Tenant
 from tenants.services import tenant_disable
 from tests.supervisor.test_failures import wait_until
-from tests.ways_in.conftest import EXTRA_LOCATIONS, refcount, result_json, tenant_connect
+from tests.ways_in.conftest import EXTRA_LOCATIONS, Api, refcount, result_json, tenant_connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -341,3 +341,20 @@ async def test_calls_over_the_tenants_budget_get_rate_limited_with_retry_after(
     await other.open()
     await other.send({"type": "tools.call", "id": 1, "name": "get_location"})
     assert (await other.final(1))["type"] == "tool.result"
+
+
+async def test_the_socket_and_the_http_endpoints_spend_one_budget(
+    world, sockets, settings, ratelimit_clock
+):
+    settings.TENANT_RATE_LIMIT = "2/m"
+    api = Api({"Authorization": f"Bearer {world.acme_token}"})
+    assert (await api.post("/mcp/acme/tool/get_location", {})).status_code == 200
+    socket = await sockets("acme", user=world.member)
+    await socket.open()
+    await socket.send({"type": "tools.call", "id": 1, "name": "get_location"})
+    assert (await socket.final(1))["type"] == "tool.result"
+    refused = await api.post("/mcp/acme/tool/get_location", {})
+    assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited")
+    assert refused["RateLimit-Remaining"] == "0"
+    await socket.send({"type": "tools.call", "id": 2, "name": "get_location"})
+    assert (await socket.final(2))["code"] == "rate_limited"

@@ -55,11 +55,9 @@ from mcpbridge.registry import get_registry
 from mcpbridge.supervisor.errors import (
     BridgeError,
     InvalidArgumentsError,
-    RateLimitedError,
     UnknownToolError,
 )
 from mcpbridge.tools import Approval, CallContext, call_result_payload, tenant_tool_call
-from mcpbridge.ways_in.ratelimit import tenant_rate_hit
 from tenants.audit import Actor
 from tenants.models import AuditEntry
 
@@ -246,9 +244,6 @@ class AgentLoop:
             raise UnknownToolError(f"There is no tool named {call.name[:100]!r}.")
         if isinstance(arguments, str):
             raise InvalidArgumentsError(["arguments: not a JSON object"])
-        usage = await tenant_rate_hit(tenant_id=self.tenant.pk)
-        if usage is not None and usage.limited:
-            raise RateLimitedError(retry_after=usage.reset)
 
         async def progress(done: float, total: float | None, message: str | None) -> None:
             await self._emit(
