@@ -15,14 +15,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from config.access import RequestContextMiddleware  # noqa: E402
 from mcpbridge.registry import sweeping_at_first_serve  # noqa: E402
-from mcpbridge.ways_in.middleware import ApiTokenAuthMiddleware, browser_origin_validator  # noqa: E402
+from mcpbridge.ways_in.middleware import ApiTokenAuthMiddleware, BrowserOriginCheck  # noqa: E402
 from mcpbridge.ways_in.routing import websocket_urlpatterns  # noqa: E402
 
 router = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        # A browser's Origin must be an allowed host; programs send none and use a token.
-        "websocket": browser_origin_validator(
+        # A browser's Origin must be the site's own; programs send none and use a token.
+        "websocket": BrowserOriginCheck(
             ApiTokenAuthMiddleware(
                 # The stubs want their own URLPattern subclass, one whose callback is an app.
                 AuthMiddlewareStack(URLRouter(websocket_urlpatterns))  # type: ignore[arg-type]

@@ -12,13 +12,17 @@ the CSRF check.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 from config.errors import HubError
+
+logger = logging.getLogger(__name__)
 
 
 class JsonRequestError(HubError):
@@ -29,6 +33,37 @@ class JsonRequestError(HubError):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message, code=code)
         self.status = status
+
+
+#: Seconds a caller is asked to wait when the database is not answering.
+DATABASE_RETRY_AFTER = 5
+
+
+def unexpected_error(exc: Exception, what: str) -> HubError:
+    """What a caller is told of a failure no layer below expected, logged here once:
+    ``service_unavailable`` while the database is not answering (a warning), else
+    ``internal_error`` (an error with the traceback)."""
+    if isinstance(exc, DatabaseError):
+        logger.warning("%s: the database is not answering: %s", what, type(exc).__name__)
+        return HubError(
+            "The hub's database is not answering; try again in a moment.",
+            code="service_unavailable",
+            retry_after=DATABASE_RETRY_AFTER,
+        )
+    logger.error("%s failed", what, exc_info=exc)
+    return HubError(
+        "Something went wrong on the hub; try again in a moment.", code="internal_error"
+    )
+
+
+def unexpected_response(exc: Exception, what: str) -> JsonResponse:
+    """:func:`unexpected_error` as JSON: 503 with ``Retry-After``, or 500."""
+    error = unexpected_error(exc, what)
+    if error.retry_after is None:
+        return json_error(500, error.code, error.message)
+    response = json_error(503, error.code, error.message, retry_after=error.retry_after)
+    response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def json_error(status: int, code: str, message: str, **extra: Any) -> JsonResponse:

@@ -8,6 +8,7 @@ and then refuses to start on unsafe keys. docs/configuration.md lists every vari
 from __future__ import annotations
 
 import logging
+import math
 import re
 import shlex
 import sys
@@ -143,12 +144,32 @@ CRYPTOGRAPHY_KEY = FIELD_ENCRYPTION_KEYS[0]
 CRYPTOGRAPHY_SALT = "ghl-agent-hub.field-encryption"
 
 
+#: A production key must look like this many random bits (see _estimated_bits).
+_MIN_KEY_BITS = 96
+
+
+def _estimated_bits(key: str) -> float:
+    """A rough, generous guess at a key's randomness: its distinct character pairs, each
+    worth log2 of its distinct characters. A random 32-character hex key scores about 110,
+    ``secrets.token_urlsafe(50)`` about 300; repeats and patterns such as ``"abcdef" * 9``
+    or ``"a" * 32`` score under 20, however long they are."""
+    distinct = len(set(key))
+    if distinct < 2:
+        return 0.0
+    pairs = len({key[i : i + 2] for i in range(len(key) - 1)})
+    return pairs * math.log2(distinct)
+
+
 def _refuse_unsafe_production() -> None:
     problems = []
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+    if (
+        SECRET_KEY == DEV_SECRET_KEY
+        or len(SECRET_KEY) < 50
+        or _estimated_bits(SECRET_KEY) < _MIN_KEY_BITS
+    ):
         problems.append("SECRET_KEY must be set to a random value of at least 50 characters")
     if DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS or any(
-        len(key) < 32 for key in FIELD_ENCRYPTION_KEYS
+        len(key) < 32 or _estimated_bits(key) < _MIN_KEY_BITS for key in FIELD_ENCRYPTION_KEYS
     ):
         problems.append(
             "FIELD_ENCRYPTION_KEYS must be set to random values of at least 32 characters"
@@ -198,6 +219,7 @@ MIDDLEWARE = [
     # Probes by IP must not meet ALLOWED_HOSTS (400 and an ERROR log line per probe).
     "config.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "config.staticfiles.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

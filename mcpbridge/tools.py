@@ -139,8 +139,30 @@ def _validator(schema_json: str) -> Validator | None:
     return cls(schema)
 
 
+#: Deeper arguments are refused before anything walks them (no GHL body nests this far).
+MAX_ARGUMENT_DEPTH = 32
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in ``value``, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            if level <= MAX_ARGUMENT_DEPTH:
+                stack.extend((child, level + 1) for child in item)
+    return deepest
+
+
 def arguments_check(schema: dict[str, Any], arguments: dict[str, Any]) -> None:
     """Raise ``InvalidArgumentsError`` listing how ``arguments`` break ``schema``."""
+    if _depth(arguments) > MAX_ARGUMENT_DEPTH:
+        raise InvalidArgumentsError(
+            [f"arguments: nested deeper than {MAX_ARGUMENT_DEPTH} levels of lists and objects"]
+        )
     validator = _validator(json.dumps(schema, sort_keys=True))
     if validator is None:
         return

@@ -47,7 +47,7 @@ class WebhookRejectedError(HubError):
 class AppEvent:
     event_type: str
     delivery_id: str
-    sent_at: datetime | None
+    sent_at: datetime
     location_id: str
     company_id: str
 
@@ -57,10 +57,11 @@ def _text(data: dict[str, Any], key: str, limit: int = 64) -> str:
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
-def _sent_at(data: dict[str, Any]) -> datetime | None:
+def _sent_at(data: dict[str, Any]) -> datetime:
     raw = data.get("timestamp")
-    if raw is None:
-        return None
+    if raw is None or raw == "":
+        # Without a time a captured delivery could be replayed once its record is pruned.
+        raise WebhookRejectedError("timestamp is required.")
     try:
         moment = datetime.fromisoformat(str(raw))
     except ValueError:
@@ -86,8 +87,6 @@ def app_event_parse(data: object, *, body: bytes) -> AppEvent:
 
 
 def _require_fresh(event: AppEvent, *, now: datetime) -> None:
-    if event.sent_at is None:
-        return
     window = timedelta(seconds=settings.GHL_WEBHOOK_MAX_AGE)
     if not now - window <= event.sent_at <= now + window:
         raise WebhookRejectedError(
@@ -150,7 +149,7 @@ def _uninstall(event: AppEvent) -> str:
 def _uninstall_tenant(tenant: Tenant, event: AppEvent) -> bool:
     secret = TenantSecret.objects.filter(tenant=tenant).first()
     # Delivered late, after the user had already connected again: not about this connection.
-    if secret is not None and event.sent_at is not None and event.sent_at < secret.created_at:
+    if secret is not None and event.sent_at < secret.created_at:
         return False
     if secret is None and tenant.status == Tenant.Status.UNINSTALLED:
         return False

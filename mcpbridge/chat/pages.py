@@ -7,15 +7,12 @@ changes through the services, then renders. The pages speak to the tenant's webs
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -48,33 +45,7 @@ from tenants.navigation import tenant_nav
 if TYPE_CHECKING:
     from tenants.models import Tenant
 
-# The pages run no inline script and load nothing from elsewhere; a script that slipped
-# into a page (from the model or a tool) would not run.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
-)
 SIDEBAR_CONVERSATIONS = 100
-
-
-def content_security_policy(view: Callable[..., Any]) -> Callable[..., Any]:
-    def stamp(response: HttpResponseBase) -> HttpResponseBase:
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        return response
-
-    if inspect.iscoroutinefunction(view):
-
-        @wraps(view)
-        async def async_wrapper(*args: Any, **kwargs: Any) -> HttpResponseBase:
-            return stamp(await view(*args, **kwargs))
-
-        return async_wrapper
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> HttpResponseBase:
-        return stamp(view(*args, **kwargs))
-
-    return wrapper
 
 
 def _conversation_or_404(access: TenantAccess, user: Any, pk: int) -> Conversation:
@@ -114,7 +85,6 @@ def tenant_home(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 @login_required
-@content_security_policy
 def chat_page(request: HttpRequest, slug: str, pk: int | None = None) -> HttpResponse:
     access = tenant_access_for_user(request.user, slug)
     conversation = _conversation_or_404(access, request.user, pk) if pk is not None else None
@@ -123,7 +93,6 @@ def chat_page(request: HttpRequest, slug: str, pk: int | None = None) -> HttpRes
 
 @require_POST
 @login_required
-@content_security_policy
 def conversation_rename_view(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     access = tenant_access_for_user(request.user, slug)
     conversation = _conversation_or_404(access, request.user, pk)
@@ -175,7 +144,6 @@ async def _tool_listing(tenant: Tenant) -> tuple[list[dict[str, Any]], str]:
 
 
 @require_GET
-@content_security_policy
 async def tool_explorer(request: HttpRequest, slug: str) -> HttpResponse:
     user = await request.auser()
     if not user.is_authenticated:

@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from config.errors import HubError
+from config.jsonapi import unexpected_error
 from config.logging import tenant_logging
 from mcpbridge.chat.approvals import approval_decide
 from mcpbridge.chat.events import ChatErrorEvent
@@ -74,6 +75,14 @@ if TYPE_CHECKING:
 
 
 logger = logging.getLogger(__name__)
+
+
+def _error_fields(error: HubError) -> dict[str, Any]:
+    fields: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.retry_after is not None:
+        fields["retry_after"] = error.retry_after
+    return fields
+
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
@@ -314,6 +323,10 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self._close_for(exc)
         except BridgeError as exc:
             await self._tool_error(call_id, **call_error_payload(exc))
+        except Exception as exc:
+            # Every call ends with one answer, whatever failed below.
+            error = unexpected_error(exc, "tool call")
+            await self._tool_error(call_id, **_error_fields(error))
 
     async def _chat(self, message: ChatSendMessage) -> None:
         conversation = message["conversation"]
@@ -328,13 +341,18 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self._chat_error(conversation, "forbidden", "Chat needs a signed-in user.")
             return
         with tenant_logging(access.tenant.slug):
-            await chat_turn(
-                tenant=access.tenant,
-                user=self.caller.user,
-                conversation_id=conversation,
-                text=message["text"],
-                emit=self._send,
-            )
+            try:
+                await chat_turn(
+                    tenant=access.tenant,
+                    user=self.caller.user,
+                    conversation_id=conversation,
+                    text=message["text"],
+                    emit=self._send,
+                )
+            except Exception as exc:
+                # Every chat.send ends with chat.done or chat.error, whatever failed below.
+                error = unexpected_error(exc, "chat turn")
+                await self._chat_error(conversation, error.code, error.message)
 
     async def _approve(self, message: ToolApproveMessage) -> None:
         """A person's answer to a call the chat paused on: only the turn's own user, and only

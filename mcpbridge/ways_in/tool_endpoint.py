@@ -26,6 +26,7 @@ from config.jsonapi import (
     json_error,
     method_not_allowed,
     read_json_object,
+    unexpected_response,
 )
 from mcpbridge.ratelimit import RateUsage
 from mcpbridge.supervisor.errors import BridgeError
@@ -131,3 +132,6 @@ async def _guarded(view: View, method: str, request: HttpRequest, **kwargs: Any)
         return error_response(exc)
     except BridgeError as exc:
         return bridge_error_response(exc)
+    except Exception as exc:
+        # JSON whatever failed below, never Django's HTML 500 page.
+        return unexpected_response(exc, "tool endpoint")

@@ -65,6 +65,7 @@ def seed(tokens: dict[str, dict]) -> dict[str, int | str]:
     user.save()
     Membership.objects.create(user=user, tenant=dental, role=Membership.Role.MEMBER)
     Membership.objects.create(user=user, tenant=roofing, role=Membership.Role.OWNER)
+    get_user_model().objects.create_superuser("sam", "sam@example.com", PASSWORD)
 
     history = conversation_create(tenant=dental, user=user)
     call = ToolCall("call_seed_1", "search_contacts", '{"query": "Alice"}')

@@ -219,3 +219,25 @@ def test_the_explorer_runs_a_read_without_asking(page, hub):
     tool.get_by_role("button", name="Run get_location").click()
     expect(tool.locator("[data-status]")).to_have_text("Done.", timeout=20_000)
     expect(page.locator("[data-confirm-dialog]")).not_to_be_visible()
+
+
+def test_the_admin_works_under_its_content_security_policy(page, hub):
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    sign_in(page, hub, "sam")
+    for path in ("/admin/", "/admin/tenants/tenant/", "/admin/mcp/children/", "/admin/auth/user/"):
+        response = page.goto(f"{hub.url}{path}")
+        assert response is not None
+        assert response.status == 200, path
+        assert "style-src 'self' 'unsafe-inline'" in response.headers["content-security-policy"]
+    page.goto(f"{hub.url}/admin/auth/user/")
+    page.locator("#result_list tbody a").first.click()
+    # The change form's own scripts ran: the password widget and the date shortcuts.
+    expect(page.locator("#user_form")).to_be_visible()
+    expect(page.locator(".datetimeshortcuts").first).to_be_visible()
+    assert blocked == []

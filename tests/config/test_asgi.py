@@ -25,6 +25,76 @@ async def test_a_websocket_from_a_foreign_origin_is_refused():
     assert connected is False
 
 
+@pytest.mark.parametrize("path", ["/ws/x/", "/ws/tenants/", "/ws/tenants/a b/", "/"])
+async def test_a_socket_on_a_path_the_hub_does_not_serve_is_closed_with_4404(path):
+    communicator = WebsocketCommunicator(application, path)
+    connected, code = await communicator.connect()
+    assert (connected, code) == (True, None)
+    assert await communicator.receive_output(10) == {"type": "websocket.close", "code": 4404}
+
+
+async def handshake(headers: dict[str, str]) -> bool:
+    """Whether the socket gets past the origin check (it may still be closed for no caller)."""
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/tenants/acme/",
+        headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    )
+    connected, _ = await communicator.connect()
+    await communicator.disconnect()
+    return connected
+
+
+@pytest.fixture
+def production_site(settings):
+    settings.SITE_URL = "https://hub.example.com"
+    settings.ALLOWED_HOSTS = ["hub.example.com", ".agency.example"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://hub.example.com", "https://*.agency.example"]
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+BEHIND_TLS = {"Host": "hub.example.com", "X-Forwarded-Proto": "https"}
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://hub.example.com",
+        "https://hub.example.com:443",
+        "HTTPS://Hub.Example.com",
+        "https://crm.agency.example",
+    ],
+)
+async def test_the_sites_own_origins_may_open_a_socket(production_site, origin):
+    assert await handshake({**BEHIND_TLS, "Origin": origin})
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "http://hub.example.com",  # the site is https: a page over http is not it
+        "https://hub.example.com:8443",
+        "https://hub.example.com.evil.example",
+        "https://evil.example",
+        "http://crm.agency.example",
+        "null",
+        "hub.example.com",
+    ],
+)
+async def test_an_origin_differing_in_scheme_host_or_port_is_refused(production_site, origin):
+    assert not await handshake({**BEHIND_TLS, "Origin": origin})
+
+
+async def test_the_pages_own_origin_counts_with_the_scheme_the_proxy_reports(
+    production_site, settings
+):
+    page = {"Host": "other.agency.example", "Origin": "https://other.agency.example"}
+    settings.CSRF_TRUSTED_ORIGINS = []
+    assert await handshake({**page, "X-Forwarded-Proto": "https"})
+    assert not await handshake(page)  # without the proxy's word the socket is http
+    assert not await handshake({**page, "Host": "unlisted.example"})
+
+
 async def test_metrics_are_exposed_in_prometheus_format(async_client):
     await async_client.get("/health")
     response = await async_client.get("/metrics")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import runpy
+import secrets
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -9,9 +10,10 @@ from django.core.exceptions import ImproperlyConfigured
 from tests.conftest import REPO_ROOT, base_env, run_manage
 
 SETTINGS_PATH = str(REPO_ROOT / "config" / "settings.py")
+PRODUCTION_SECRET_KEY = "prod-Qw7uXk2Lr9Tz4Vb8Nc1Md6Hs3Jf5Gy0Pa-Ze_Wo7Ri2Ue9Yt4Ip1Xs8"
 PRODUCTION_ENV = {
     "DEBUG": "0",
-    "SECRET_KEY": "prod-" + "k3y-" * 14,
+    "SECRET_KEY": PRODUCTION_SECRET_KEY,
     "FIELD_ENCRYPTION_KEYS": "field-encryption-key-for-production-use-0001",
     "ALLOWED_HOSTS": "hub.example.com",
     "CSRF_TRUSTED_ORIGINS": "https://hub.example.com",
@@ -89,7 +91,20 @@ def test_a_bad_database_url_does_not_echo_its_password(monkeypatch):
             {"FIELD_ENCRYPTION_KEYS": "dev-insecure-field-encryption-key-change-me"},
             "FIELD_ENCRYPTION_KEYS",
         ),
-        ({"FIELD_ENCRYPTION_KEYS": "prod-" + "k3y-" * 14}, "differ from SECRET_KEY"),
+        (
+            {"FIELD_ENCRYPTION_KEYS": PRODUCTION_SECRET_KEY},
+            "differ from SECRET_KEY",
+        ),
+        # Long enough, but nowhere near random.
+        ({"SECRET_KEY": "abcdef" * 9}, "SECRET_KEY"),
+        ({"SECRET_KEY": "k3y-" * 15}, "SECRET_KEY"),
+        ({"FIELD_ENCRYPTION_KEYS": "a" * 32}, "FIELD_ENCRYPTION_KEYS"),
+        ({"FIELD_ENCRYPTION_KEYS": "password" * 4}, "FIELD_ENCRYPTION_KEYS"),
+        # One weak key in the ring is enough to refuse.
+        (
+            {"FIELD_ENCRYPTION_KEYS": "field-encryption-key-for-production-use-0001," + "01" * 16},
+            "FIELD_ENCRYPTION_KEYS",
+        ),
     ],
 )
 def test_production_refuses_unsafe_keys(monkeypatch, overrides, complaint):
@@ -102,6 +117,19 @@ def test_production_refuses_unsafe_keys(monkeypatch, overrides, complaint):
         del env["FIELD_ENCRYPTION_KEYS"]
     with pytest.raises(ImproperlyConfigured, match=complaint):
         load_settings(monkeypatch, **env)
+
+
+@pytest.mark.parametrize("attempt", range(20))
+def test_keys_made_as_the_docs_say_are_accepted(monkeypatch, attempt):
+    loaded = load_settings(
+        monkeypatch,
+        **{
+            **PRODUCTION_ENV,
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "FIELD_ENCRYPTION_KEYS": f"{secrets.token_urlsafe(32)},{secrets.token_hex(16)}",
+        },
+    )
+    assert len(loaded["FIELD_ENCRYPTION_KEYS"]) == 2
 
 
 def test_production_process_refuses_to_start_with_default_keys():

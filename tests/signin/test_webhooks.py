@@ -172,6 +172,23 @@ def test_an_old_event_is_refused(client, highlevel, connected) -> None:
     assert TenantSecret.objects.exists()
 
 
+@pytest.mark.parametrize("timestamp", ["missing", None, ""])
+def test_a_signed_event_without_a_timestamp_is_refused_and_changes_nothing(
+    client, highlevel, connected, timestamp
+) -> None:
+    event = highlevel.webhooks.event("UNINSTALL", location_id=DENTAL)
+    if timestamp == "missing":
+        del event["timestamp"]
+    else:
+        event["timestamp"] = timestamp
+    response = deliver(client, highlevel, event)
+    assert (response.status_code, response.json()["code"]) == (400, "rejected")
+    assert "timestamp" in response.json()["message"]
+    assert TenantSecret.objects.exists()
+    assert Tenant.objects.get().status == Tenant.Status.ACTIVE
+    assert not WebhookEvent.objects.exists()
+
+
 def test_a_timestamp_without_a_zone_is_read_as_utc(client, highlevel, connected) -> None:
     event = highlevel.webhooks.event("UNINSTALL", location_id=DENTAL)
     event["timestamp"] = datetime.now(UTC).replace(tzinfo=None).isoformat()
@@ -192,10 +209,9 @@ def test_an_uninstall_older_than_the_current_connection_leaves_it_alone(
     assert Tenant.objects.get().status == Tenant.Status.ACTIVE
 
 
-def test_an_event_without_id_or_timestamp_is_deduplicated_by_its_body(
-    client, highlevel, connected
-) -> None:
-    event = {"type": "UNINSTALL", "appId": "sandbox-app", "locationId": DENTAL}
+def test_an_event_without_id_is_deduplicated_by_its_body(client, highlevel, connected) -> None:
+    event = highlevel.webhooks.event("UNINSTALL", location_id=DENTAL)
+    del event["webhookId"]
     first = deliver(client, highlevel, event)
     second = deliver(client, highlevel, event)
     assert first.json()["status"].startswith("uninstalled")

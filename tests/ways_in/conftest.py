@@ -199,6 +199,8 @@ def ws_headers(
     if user is not None:
         headers.append((b"cookie", f"sessionid={session_cookie(user)}".encode()))
     if origin is not None:
+        # A browser sends the page's Host with its Origin.
+        headers.append((b"host", b"localhost"))
         headers.append((b"origin", origin.encode()))
     return headers
 

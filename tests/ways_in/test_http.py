@@ -215,6 +215,18 @@ async def test_an_unknown_tool_is_404_and_bad_arguments_422(world, bridge):
     assert bridge.requests(path="/contacts/7") == []
 
 
+async def test_arguments_nested_hundreds_deep_are_422_and_never_reach_ghl(world, bridge):
+    deep: object = "bottom"
+    for _ in range(300):
+        deep = {"more": [deep]}
+    client = Api(bearer(world.acme_token))
+    sent_to_ghl = len(bridge.requests())
+    response = await client.post("/mcp/acme/tool/search_contacts", {"query": deep})
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_arguments")
+    assert "nested deeper than" in response.json()["errors"][0]
+    assert len(bridge.requests()) == sent_to_ghl
+
+
 async def test_a_tool_reported_failure_is_200_with_is_error(world):
     client = Api(bearer(world.acme_token))
     response = await client.post("/mcp/acme/tool/get_contact", {"contactId": "nope"})
