@@ -66,6 +66,8 @@ def _text(max_length: int) -> Callable[[Any], str]:
             raise ValueError("Must be a string.")
         if len(value) > max_length:
             raise ValueError(f"Must be at most {max_length} characters.")
+        if "\x00" in value:
+            raise ValueError("Must not contain NUL characters.")
         return value.strip()
 
     return parse

@@ -62,6 +62,8 @@ def conversation_rename(*, conversation: Conversation, title: str) -> Conversati
     cleaned = " ".join(title.split())
     if not cleaned:
         raise InvalidTitleError("A title cannot be empty.")
+    if "\x00" in cleaned:
+        raise InvalidTitleError("A title cannot contain NUL characters.")
     if len(cleaned) > MAX_TITLE:
         raise InvalidTitleError(f"A title can be at most {MAX_TITLE} characters long.")
     conversation.title = cleaned

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -34,6 +36,17 @@ class Conversation(models.Model):
     @property
     def display_title(self) -> str:
         return self.title or UNTITLED
+
+
+def _without_nul(value: Any) -> Any:
+    """``value`` with every NUL character taken out of its strings, at any depth."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
 
 
 class Message(models.Model):
@@ -92,17 +105,19 @@ class Message(models.Model):
 
     @classmethod
     def from_chat_message(cls, conversation: Conversation, message: ChatMessage) -> Message:
+        # What the model or a tool wrote may hold NUL characters, which PostgreSQL cannot store
+        # in text or JSON; they carry no meaning for a reader, so they are dropped.
         return cls(
             conversation=conversation,
             role=message.role,
-            content=message.content,
-            tool_calls=[call.as_dict() for call in message.tool_calls],
-            tool_call_id=message.tool_call_id,
-            tool_name=message.tool_name[:200],
+            content=_without_nul(message.content),
+            tool_calls=_without_nul([call.as_dict() for call in message.tool_calls]),
+            tool_call_id=_without_nul(message.tool_call_id),
+            tool_name=_without_nul(message.tool_name)[:200],
             is_error=message.is_error,
-            error_code=message.error_code[:64],
-            error=message.error,
+            error_code=_without_nul(message.error_code)[:64],
+            error=_without_nul(message.error),
             duration_ms=message.duration_ms,
             status=message.status,
-            approval=message.approval,
+            approval=_without_nul(message.approval),
         )

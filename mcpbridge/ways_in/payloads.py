@@ -172,6 +172,8 @@ def _chat_send(content: dict[str, Any]) -> ChatSendMessage:
     text = content.get("text")
     if not isinstance(text, str):
         raise MessageError("invalid_message", "text must be the message, a string.")
+    if "\x00" in text:
+        raise MessageError("invalid_message", "text must not contain NUL characters.")
     return {"type": "chat.send", "conversation": _conversation(content), "text": text}
 
 

@@ -69,6 +69,22 @@ def test_a_turn_round_trips_through_storage_in_order(personas):
     assert conversation_history(conversation=conversation) == turn
 
 
+def test_nul_characters_from_the_model_or_a_tool_are_dropped_and_the_turn_is_stored(personas):
+    conversation = conversation_create(tenant=personas.tenant, user=personas.member)
+    call = ToolCall("call_1", "search_contacts", '{"query": "Al\x00ice"}')
+    turn = [
+        ChatMessage("user", "hi"),
+        ChatMessage("assistant", "Look\x00ing.", tool_calls=[call]),
+        ChatMessage("tool", "A\x00lice", tool_call_id="call_1", tool_name="search_contacts"),
+        ChatMessage("assistant", "", status="error", error_code="x", error="Sl\x00ow."),
+    ]
+    conversation_append(conversation=conversation, messages=turn)
+    stored = conversation_history(conversation=conversation)
+    assert [m.content for m in stored] == ["hi", "Looking.", "Alice", ""]
+    assert stored[-1].error == "Slow."
+    assert stored[1].tool_calls == [ToolCall("call_1", "search_contacts", '{"query": "Alice"}')]
+
+
 def test_deleting_a_conversation_deletes_its_messages(personas):
     conversation = conversation_create(tenant=personas.tenant, user=personas.member)
     conversation_append(conversation=conversation, messages=[ChatMessage("user", "hi")])

@@ -158,7 +158,8 @@ def test_a_member_renames_their_conversation(client, personas):
 
 
 @pytest.mark.parametrize(
-    ("title", "words"), [("   ", "cannot be empty"), ("x" * 201, "at most 200")]
+    ("title", "words"),
+    [("   ", "cannot be empty"), ("x" * 201, "at most 200"), ("Q3\x00", "NUL characters")],
 )
 def test_a_bad_title_is_refused_with_400_and_the_old_one_kept(client, personas, title, words):
     conversation = chat_of(personas, title="Old")

@@ -176,6 +176,9 @@ BAD_BODIES = [
     ("bad userType", {**BODY, "userType": "Agency"}, "userType"),
     ("bad refreshToken", {**BODY, "refreshToken": ["x"]}, "refreshToken"),
     ("bad companyId", {**BODY, "companyId": "a/b"}, "companyId"),
+    # PostgreSQL cannot store a NUL character in text.
+    ("NUL in scope", {**BODY, "scope": "contacts.readonly\u0000"}, "scope"),
+    ("NUL in name", {**BODY, "name": "Acme\u0000"}, "name"),
 ]
 
 

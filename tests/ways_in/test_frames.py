@@ -35,6 +35,7 @@ async def still_answers(socket) -> bool:
         ('{"type": "tools.call", "id": 1, "name": "x", "arguments": [1]}', "invalid_message"),
         ('{"type": "call.cancel"}', "invalid_message"),
         ('{"type": "tools.list", "id": {"a": 1}}', "invalid_message"),
+        ('{"type": "chat.send", "conversation": null, "text": "hi\\u0000"}', "invalid_message"),
         ("[" * 100_000 + "]" * 100_000, "invalid_json"),
     ],
 )
