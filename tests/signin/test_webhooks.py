@@ -250,7 +250,13 @@ def test_an_uninstall_for_an_unknown_location_is_acknowledged(client, highlevel)
 
 
 def test_bad_bodies_get_clear_errors(client, highlevel) -> None:
-    for body, error in ((b"not json", "invalid_json"), (b"[1]", "rejected"), (b"{}", "rejected")):
+    deep = b"[" * 30000 + b"]" * 30000  # under 64 KB, deeper than any parser recurses
+    for body, error in (
+        (b"not json", "invalid_json"),
+        (deep, "invalid_json"),
+        (b"[1]", "rejected"),
+        (b"{}", "rejected"),
+    ):
         response = post(client, body, highlevel.webhooks.sign(body))
         assert response.status_code == 400, body
         assert response.json()["code"] == error
