@@ -102,13 +102,11 @@ def csrf_failed() -> JsonResponse:
 
 
 def read_body(request: HttpRequest, *, limit: int) -> bytes:
-    """The raw body, refused with 413 ``too_large`` past ``limit`` bytes."""
+    """The raw body, refused with 413 ``too_large`` past ``limit`` bytes: from the declared
+    ``Content-Length`` before anything is read (``ContentLengthGuard`` has already refused
+    one that is not a number), and again from what was read."""
     too_large = JsonRequestError(413, "too_large", f"The body must be at most {limit} bytes.")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > limit:
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
         raise too_large
     try:
         body = request.body

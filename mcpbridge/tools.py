@@ -26,6 +26,7 @@ from jsonschema import SchemaError
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 
+from config.errors import HubError
 from mcpbridge.audit import AuditItem, audit_submit
 from mcpbridge.policy import call_risk, scope_check, tool_risk
 from mcpbridge.ratelimit import RateUsage, tenant_rate_hit
@@ -116,9 +117,9 @@ def call_result_payload(result: types.CallToolResult) -> dict[str, Any]:
     return payload
 
 
-def call_error_payload(exc: BridgeError) -> dict[str, Any]:
+def call_error_payload(exc: BridgeError | HubError) -> dict[str, Any]:
     """A failure as the ways in send it: ``code``, ``message``, and ``retry_after`` (whole
-    seconds) or ``errors`` where they apply."""
+    seconds) or ``errors`` where they apply. Both families have the same shape."""
     payload: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.retry_after is not None:
         payload["retry_after"] = max(1, math.ceil(exc.retry_after))

@@ -77,13 +77,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def _error_fields(error: HubError) -> dict[str, Any]:
-    fields: dict[str, Any] = {"code": error.code, "message": error.message}
-    if error.retry_after is not None:
-        fields["retry_after"] = error.retry_after
-    return fields
-
-
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 
@@ -326,7 +319,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         except Exception as exc:
             # Every call ends with one answer, whatever failed below.
             error = unexpected_error(exc, "tool call")
-            await self._tool_error(call_id, **_error_fields(error))
+            await self._tool_error(call_id, **call_error_payload(error))
 
     async def _chat(self, message: ChatSendMessage) -> None:
         conversation = message["conversation"]

@@ -15,7 +15,9 @@ async def request(path: str, content_length: bytes, method: str = "POST") -> dic
 
 
 @pytest.mark.parametrize("value", [b"abc", b"-1", b"1e3", b" 2", b"\xd9\xa3"])
-@pytest.mark.parametrize("path", ["/health", "/api/tenant/credentials", "/mcp/acme/tool/x"])
+@pytest.mark.parametrize(
+    "path", ["/health", "/api/tenant/credentials", "/webhooks/ghl", "/mcp/acme/tool/x"]
+)
 async def test_a_malformed_content_length_is_a_400_not_a_500(path, value):
     response = await request(path, value)
     assert response["status"] == 400
