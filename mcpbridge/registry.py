@@ -31,7 +31,7 @@ from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallab
 from django.conf import settings
 
 from config.logging import redact
-from mcpbridge.supervisor.errors import TenantUnavailableError
+from mcpbridge.supervisor.errors import BridgeError, GhlUnavailableError, TenantUnavailableError
 from mcpbridge.supervisor.processes import default_run_root, sweep_leftovers
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ async def tenant_secret_version(tenant: Tenant) -> int:
     try:
         return await aget_valid_token_version(tenant)
     except CredentialsError as exc:
-        raise TenantUnavailableError() from exc
+        raise unavailable(exc) from exc
 
 
 async def tenant_child_credentials(tenant: Tenant) -> Any:
@@ -74,7 +74,23 @@ async def tenant_child_credentials(tenant: Tenant) -> Any:
         await aget_valid_token(tenant)
         return await sync_to_async(get_tenant_secrets)(tenant)
     except CredentialsError as exc:
-        raise TenantUnavailableError() from exc
+        raise unavailable(exc) from exc
+
+
+#: When a refresh failed for a reason that passes, callers may try again after this.
+GHL_RETRY_AFTER = 5.0
+
+
+def unavailable(exc: Exception) -> BridgeError:
+    """What a caller is told when the tenant's credentials cannot be used.
+
+    A refresh that failed for a passing reason (GHL down, throttling, the network) is
+    ``ghl_unavailable`` with a retry hint; anything else needs a person (sign in again,
+    enable the tenant) and is ``tenant_unavailable``.
+    """
+    if getattr(exc, "permanent", True):
+        return TenantUnavailableError()
+    return GhlUnavailableError(retry_after=getattr(exc, "retry_after", None) or GHL_RETRY_AFTER)
 
 
 # --- the registry -------------------------------------------------------------------

@@ -1,24 +1,29 @@
 """A tenant's GHL credentials: store them, read them, keep the access token fresh.
 
 GHL access tokens live about a day and refresh tokens are single-use, so two
-refreshes racing would leave the tenant with a dead refresh token. Every
-refresh therefore happens under a row lock on the tenant's secret, and a
-caller that waited for the lock first looks whether someone else refreshed.
+refreshes racing would leave the tenant with a dead refresh token. A refresh
+therefore first claims the tenant's secret (a short transaction under its row
+lock), asks GHL holding no lock, and settles in a second short transaction;
+callers that find a live claim wait for it and use what it stored. The steps
+are described where they are written, below.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import time
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from config.logging import tenant_logging
@@ -57,9 +62,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# After a failed refresh, callers within this window reuse the stored token (or
-# fail fast) instead of each retrying GHL while holding the lock in turn.
-REFRESH_FAILURE_COOLDOWN = timedelta(seconds=30)
 _MAX_REASON = 500
 
 
@@ -218,6 +220,54 @@ def _secret_store(*, tenant: Tenant, data: TokenPayload) -> TenantSecret:
 
 
 # --- Keeping the access token fresh ---------------------------------------------
+#
+# A refresh is three steps, and only the first and the last touch the database:
+#
+# 1. claim: in a short transaction under the row lock, decide whether a refresh is due
+#    and, when no other caller is refreshing, write a claim (an id and its time);
+# 2. exchange: ask GHL, holding no lock and no transaction (and, from async code, no
+#    thread), however long GHL takes;
+# 3. settle: in a second short transaction, store the new pair (or record the failure)
+#    and clear the claim. GHL spent the old refresh token the moment it answered, so the
+#    new pair is the only one left: storing it is retried on a new connection when the
+#    database drops, and kept in the process for the next refresh when even that fails.
+#
+# A caller that finds a live claim waits for it to clear and reads what it stored, so a
+# tenant has one refresh in flight across every worker, and nobody else waits at all.
+
+# After a failed refresh, callers within this window reuse the stored token (or fail
+# fast with a retry hint) instead of each asking GHL again.
+REFRESH_FAILURE_COOLDOWN = timedelta(seconds=10)
+# A claim older than this was abandoned (its worker died mid-exchange) and may be taken
+# over: longer than one exchange with all its retries can last.
+REFRESH_CLAIM_TTL = timedelta(seconds=60)
+# Pauses between attempts to settle a refresh when the database dropped the connection.
+SETTLE_RETRY_DELAYS: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0, 4.0, 8.0)
+_CLAIM_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """This caller's right to refresh a tenant's token, and what it needs to do so."""
+
+    tenant_id: int
+    tenant_slug: str
+    refresh_token: str = field(repr=False)
+    user_type: str
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    """Another caller is refreshing the tenant's token: wait for it, then look again."""
+
+
+_Step = str | _Claim | _Claimed
+_Outcome = tuple[_Step, CredentialsError | None]
+
+# New pairs GHL gave this process that the database would not take; the next refresh of
+# the tenant in this process stores them before anything else.
+_unsaved: dict[int, tuple[_Claim, oauth.OAuthTokens]] = {}
 
 
 def _margin(margin: timedelta | None) -> timedelta:
@@ -253,8 +303,8 @@ def _usable_secret(tenant_id: int) -> TenantSecret:
 def get_valid_token(tenant: Tenant, *, margin: timedelta | None = None) -> str:
     """An access token valid for at least ``margin`` (``GHL_TOKEN_REFRESH_MARGIN``).
 
-    Refreshes at GHL under a row lock when needed, so concurrent callers cause
-    one refresh and all get its token. Raises a :class:`CredentialsError`
+    Refreshes at GHL when needed, one refresh per tenant at a time across every
+    worker; concurrent callers all get its token. Raises a :class:`CredentialsError`
     subclass when no usable token can be had.
     """
     margin = _margin(margin)
@@ -265,15 +315,22 @@ def get_valid_token(tenant: Tenant, *, margin: timedelta | None = None) -> str:
 
 
 async def aget_valid_token(tenant: Tenant, *, margin: timedelta | None = None) -> str:
-    """Async twin of :func:`get_valid_token`."""
+    """Async twin of :func:`get_valid_token`: waiting on GHL holds no thread and no lock."""
     margin = _margin(margin)
     secret = await database_sync_to_async(_usable_secret)(tenant.pk)
     if not secret.expires_within(margin):
         return secret.access_token
-    # The refresh may wait on GHL for seconds: run it off the shared sync thread.
-    return await sync_to_async(_refresh_on_own_connection, thread_sensitive=False)(
-        tenant.pk, margin
-    )
+    # Shielded: a caller that goes away (a closed socket) must not cut a refresh short
+    # between GHL's answer and the store.
+    task = asyncio.ensure_future(_arefresh(tenant_id=tenant.pk, margin=margin))
+    task.add_done_callback(_retrieved)
+    return await asyncio.shield(task)
+
+
+def _retrieved(task: asyncio.Future[str]) -> None:
+    # The caller may have gone; its outcome was recorded (or logged) already.
+    if not task.cancelled():
+        task.exception()
 
 
 async def aget_valid_token_version(tenant: Tenant, *, margin: timedelta | None = None) -> int:
@@ -297,62 +354,224 @@ async def aget_valid_token_version(tenant: Tenant, *, margin: timedelta | None =
     return int(await rows.values_list("version", flat=True).afirst() or version)
 
 
-def _refresh_on_own_connection(tenant_id: int, margin: timedelta) -> str:
-    try:
-        return _refresh(tenant_id=tenant_id, margin=margin, force=False)
-    finally:
-        connection.close()
-
-
 def tenant_token_refresh(*, tenant: Tenant) -> int:
     """Refresh the tenant's token now, whatever its expiry; return the new version."""
     _refresh(tenant_id=tenant.pk, margin=timedelta(0), force=True)
     return _secret_of(tenant.pk).version
 
 
+# The two drivers: the same steps, blocking or awaiting between them.
+
+
 def _refresh(*, tenant_id: int, margin: timedelta, force: bool) -> str:
+    _store_unsaved(tenant_id)
+    while isinstance(step := _claim_step(tenant_id, margin=margin, force=force), _Claimed):
+        force = False  # whoever held the claim refreshed: that is the refresh asked for
+        _claim_wait(tenant_id)
+    if isinstance(step, str):
+        return step
+    try:
+        tokens = oauth.oauth_token_refresh(
+            refresh_token=step.refresh_token, user_type=step.user_type
+        )
+    except oauth.OAuthError as exc:
+        return _settle_durably(partial(_settle_failure, step, exc))
+    return _settle_durably(partial(_settle_success, step, tokens), unsaved=(step, tokens))
+
+
+async def _arefresh(*, tenant_id: int, margin: timedelta) -> str:
+    await database_sync_to_async(_store_unsaved)(tenant_id)
+    while isinstance(
+        step := await database_sync_to_async(_claim_step)(tenant_id, margin=margin, force=False),
+        _Claimed,
+    ):
+        await _aclaim_wait(tenant_id)
+    if isinstance(step, str):
+        return step
+    try:
+        tokens = await oauth.aoauth_token_refresh(
+            refresh_token=step.refresh_token, user_type=step.user_type
+        )
+    except oauth.OAuthError as exc:
+        return await _asettle_durably(partial(_settle_failure, step, exc))
+    return await _asettle_durably(partial(_settle_success, step, tokens), unsaved=(step, tokens))
+
+
+def _settle_durably(
+    settle: Callable[[], _Outcome], *, unsaved: tuple[_Claim, oauth.OAuthTokens] | None = None
+) -> str:
+    # Inside a caller's transaction a new connection would lose its work: one attempt.
+    delays = () if connection.in_atomic_block else SETTLE_RETRY_DELAYS
+    for delay in (*delays, None):
+        try:
+            return _raised(settle())
+        except (OperationalError, InterfaceError):
+            if delay is None:
+                _keep_unsaved(unsaved)
+                raise
+            logger.warning("the database dropped the connection settling a token refresh")
+            connection.close()
+            time.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _asettle_durably(
+    settle: Callable[[], _Outcome], *, unsaved: tuple[_Claim, oauth.OAuthTokens] | None = None
+) -> str:
+    for delay in (*SETTLE_RETRY_DELAYS, None):
+        try:
+            # database_sync_to_async closes a connection that failed, so the next
+            # attempt opens a new one.
+            return _raised(await database_sync_to_async(settle)())
+        except (OperationalError, InterfaceError):
+            if delay is None:
+                _keep_unsaved(unsaved)
+                raise
+            logger.warning("the database dropped the connection settling a token refresh")
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _raised(outcome: _Outcome) -> str:
+    step, error = outcome
+    # Raised after the transaction so that what was recorded (needs_reauth,
+    # last_error) commits.
+    if error is not None:
+        raise error
+    return str(step)
+
+
+def _keep_unsaved(unsaved: tuple[_Claim, oauth.OAuthTokens] | None) -> None:
+    if unsaved is not None:
+        claim = unsaved[0]
+        _unsaved[claim.tenant_id] = unsaved
+        with tenant_logging(claim.tenant_slug):
+            logger.error(
+                "the database did not take the refreshed GHL token; this process keeps it "
+                "and stores it at the tenant's next refresh"
+            )
+
+
+def _claim_wait(tenant_id: int) -> None:
+    deadline = time.monotonic() + REFRESH_CLAIM_TTL.total_seconds()
+    while time.monotonic() < deadline:
+        time.sleep(_CLAIM_POLL_SECONDS)
+        if not _claim_live(_claim_row(tenant_id).first()):
+            return
+
+
+async def _aclaim_wait(tenant_id: int) -> None:
+    deadline = time.monotonic() + REFRESH_CLAIM_TTL.total_seconds()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(_CLAIM_POLL_SECONDS)
+        if not _claim_live(await _claim_row(tenant_id).afirst()):
+            return
+
+
+def _claim_row(tenant_id: int) -> QuerySet[TenantSecret, tuple[str, datetime | None]]:
+    return TenantSecret.objects.filter(tenant_id=tenant_id).values_list(
+        "refresh_claim", "refresh_claimed_at"
+    )
+
+
+def _claim_live(row: tuple[str, datetime | None] | None, *, now: datetime | None = None) -> bool:
+    if row is None or not row[0] or row[1] is None:
+        return False
+    return (now or timezone.now()) - row[1] < REFRESH_CLAIM_TTL
+
+
+# The steps that touch the database, each one short transaction under the row lock.
+
+
+def _claim_step(tenant_id: int, *, margin: timedelta, force: bool) -> _Step:
     with transaction.atomic():
         secret = _secret_of(tenant_id, lock=True)
         with tenant_logging(secret.tenant.slug):
-            token, error = _refresh_locked(secret, margin=margin, force=force)
-    # Raised after the block so that what was recorded (needs_reauth, last_error) commits.
+            outcome = _claim_locked(secret, margin=margin, force=force)
+    step, error = outcome
     if error is not None:
         raise error
-    return token
+    return step
 
 
-def _refresh_locked(
-    secret: TenantSecret, *, margin: timedelta, force: bool
-) -> tuple[str, CredentialsError | None]:
+def _claim_locked(secret: TenantSecret, *, margin: timedelta, force: bool) -> _Outcome:
     _require_usable(secret.tenant)
     _require_readable(secret)
     now = timezone.now()
     if not force and not secret.expires_within(margin, now=now):
-        return secret.access_token, None  # refreshed by whoever held the lock before us
+        return secret.access_token, None  # refreshed by whoever held the claim before us
     if not secret.refresh_token:
         return _without_refresh_token(secret, now=now)
+    if _claim_live((secret.refresh_claim, secret.refresh_claimed_at), now=now):
+        return _Claimed(), None
     if not force and _cooling_down(secret, now=now):
         return _fallback(secret, now=now)
-    try:
-        tokens = oauth.oauth_token_refresh(
-            refresh_token=secret.refresh_token, user_type=secret.user_type
-        )
-    except oauth.InvalidGrantError as exc:
-        return "", _mark_needs_reauth(secret, f"GHL rejected the refresh token: {exc.message}")
-    except oauth.OAuthError as exc:
-        _record_error(secret, exc.message, now=now)
-        if exc.permanent:
-            return "", TokenRefreshFailedError(
-                _failure_message(secret), tenant_slug=secret.tenant.slug, permanent=True
-            )
-        return _fallback(secret, now=now)
-    _store_refreshed(secret, tokens, now=now)
+    claim = _Claim(
+        tenant_id=secret.tenant_id,
+        tenant_slug=secret.tenant.slug,
+        refresh_token=secret.refresh_token,
+        user_type=secret.user_type,
+    )
+    secret.refresh_claim = claim.token
+    secret.refresh_claimed_at = now
+    secret.save(update_fields=["refresh_claim", "refresh_claimed_at"])
+    return claim, None
+
+
+def _settle_success(claim: _Claim, tokens: oauth.OAuthTokens) -> _Outcome:
+    with transaction.atomic():
+        secret = _secret_of(claim.tenant_id, lock=True)
+        with tenant_logging(claim.tenant_slug):
+            if secret.refresh_token != claim.refresh_token:
+                # New credentials arrived meanwhile (a sign-in): they are the newer grant.
+                logger.warning("a sign-in stored new GHL tokens during the refresh; kept those")
+                _release(secret, claim)
+                return secret.access_token, None
+            _store_refreshed(secret, tokens, now=timezone.now())
     return secret.access_token, None
 
 
-def _without_refresh_token(
-    secret: TenantSecret, *, now: datetime
-) -> tuple[str, CredentialsError | None]:
+def _settle_failure(claim: _Claim, exc: oauth.OAuthError) -> _Outcome:
+    with transaction.atomic():
+        secret = _secret_of(claim.tenant_id, lock=True)
+        with tenant_logging(claim.tenant_slug):
+            _release(secret, claim)
+            now = timezone.now()
+            if secret.refresh_token != claim.refresh_token:
+                return secret.access_token, None  # a sign-in stored new tokens meanwhile
+            if isinstance(exc, oauth.InvalidGrantError):
+                reason = f"GHL rejected the refresh token: {exc.message}"
+                return "", _mark_needs_reauth(secret, reason)
+            _record_error(secret, exc.message, now=now)
+            if exc.permanent:
+                return "", TokenRefreshFailedError(
+                    _failure_message(secret), tenant_slug=secret.tenant.slug, permanent=True
+                )
+            return _fallback(secret, now=now)
+
+
+def _store_unsaved(tenant_id: int) -> None:
+    unsaved = _unsaved.get(tenant_id)
+    if unsaved is None:
+        return
+    claim, tokens = unsaved
+    with transaction.atomic():
+        secret = _secret_of(tenant_id, lock=True)
+        with tenant_logging(claim.tenant_slug):
+            if secret.refresh_token == claim.refresh_token:
+                _store_refreshed(secret, tokens, now=timezone.now())
+                logger.warning("stored a refreshed GHL token the database did not take before")
+    _unsaved.pop(tenant_id, None)
+
+
+def _release(secret: TenantSecret, claim: _Claim) -> None:
+    if secret.refresh_claim == claim.token:
+        secret.refresh_claim = ""
+        secret.refresh_claimed_at = None
+        secret.save(update_fields=["refresh_claim", "refresh_claimed_at"])
+
+
+def _without_refresh_token(secret: TenantSecret, *, now: datetime) -> _Outcome:
     if not secret.is_expired(now=now):
         return secret.access_token, None
     return "", _mark_needs_reauth(
@@ -366,11 +585,18 @@ def _cooling_down(secret: TenantSecret, *, now: datetime) -> bool:
     )
 
 
-def _fallback(secret: TenantSecret, *, now: datetime) -> tuple[str, CredentialsError | None]:
+def _fallback(secret: TenantSecret, *, now: datetime) -> _Outcome:
     if not secret.is_expired(now=now):
         logger.warning("GHL token refresh failed; using the stored token until it expires")
         return secret.access_token, None
-    return "", TokenRefreshFailedError(_failure_message(secret), tenant_slug=secret.tenant.slug)
+    retry_after = REFRESH_FAILURE_COOLDOWN
+    if secret.last_error_at is not None:
+        retry_after = secret.last_error_at + REFRESH_FAILURE_COOLDOWN - now
+    return "", TokenRefreshFailedError(
+        _failure_message(secret),
+        tenant_slug=secret.tenant.slug,
+        retry_after=max(1.0, retry_after.total_seconds()),
+    )
 
 
 def _failure_message(secret: TenantSecret) -> str:
@@ -405,6 +631,8 @@ def _store_refreshed(secret: TenantSecret, tokens: oauth.OAuthTokens, *, now: da
     secret.last_refreshed_at = now
     secret.last_error = ""
     secret.last_error_at = None
+    secret.refresh_claim = ""
+    secret.refresh_claimed_at = None
     secret.save()
     logger.info("refreshed the GHL token (version %s)", secret.version)
     credentials_changed_on_commit(

@@ -129,6 +129,10 @@ class TenantSecret(models.Model):
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # Set while one caller asks GHL for a new pair, so that no other spends the
+    # single-use refresh token too (see tenants.credentials).
+    refresh_claim = models.CharField(max_length=32, blank=True, editable=False)
+    refresh_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

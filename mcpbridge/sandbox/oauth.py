@@ -20,7 +20,7 @@ from mcpbridge.sandbox.state import (
     SandboxState,
     TokenInfo,
 )
-from mcpbridge.sandbox.web import ApiError, api, sandbox_state
+from mcpbridge.sandbox.web import ApiError, api, fault_wait, ghl_error, sandbox_state
 
 
 def oauth_error(status: int, error: str, message: str) -> JSONResponse:
@@ -168,6 +168,16 @@ async def token(request: Request) -> Response:
     state = sandbox_state(request)
     form = await request.form()
     grant_type = str(form.get("grant_type", ""))
+    # An outage of the token endpoint, as Sandbox.fail("/oauth/token") asks: nothing
+    # is spent, like a GHL that never got to the request.
+    fault = state.fault_take(request.method, request.url.path)
+    if fault is not None:
+        await fault_wait(fault)
+    if fault is not None and fault.status:
+        with state.lock:
+            state.token_requests[grant_type or "(none)"] += 1
+            state.token_failures[grant_type or "(none)"] += 1
+        return ghl_error(fault.status, fault.message, fault.headers)
     with state.lock:
         state.token_requests[grant_type or "(none)"] += 1
         response = token_response(state, {k: str(v) for k, v in form.items()})

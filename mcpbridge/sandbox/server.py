@@ -155,8 +155,13 @@ class Sandbox:
         message: str | None = None,
         headers: dict[str, str] | None = None,
         delay: float = 0.0,
+        hold: threading.Event | None = None,
     ) -> None:
-        """Make the next ``times`` calls matching ``path`` (a glob) answer ``status``."""
+        """Make the next ``times`` calls matching ``path`` (a glob) answer ``status``.
+
+        ``delay`` seconds pass before the answer; with ``hold``, the answer also waits
+        until that event is set (at most a minute).
+        """
         self.state.fault_add(
             Fault(
                 pattern=path,
@@ -166,8 +171,18 @@ class Sandbox:
                 message=message or f"Sandbox fault: {status}",
                 headers=headers or {},
                 delay=delay,
+                hold=hold,
             )
         )
+
+    def hold(self, path: str, gate: threading.Event, *, times: int = 1) -> Fault:
+        """Hold the next ``times`` calls matching ``path`` until ``gate`` is set, then
+        answer them as usual. The fault's ``remaining`` drops as each call arrives."""
+        fault = Fault(
+            pattern=path, method=None, status=0, remaining=times, message="", headers={}, hold=gate
+        )
+        self.state.fault_add(fault)
+        return fault
 
     def advance(self, seconds: float) -> None:
         self.state.advance(seconds)

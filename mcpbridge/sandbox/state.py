@@ -77,6 +77,9 @@ class Fault:
     message: str
     headers: dict[str, str]
     delay: float = 0.0
+    # Held until set (a test's gate): an answer that comes exactly when the caller says.
+    # With status 0 the fault only holds (and delays); the usual answer follows.
+    hold: threading.Event | None = None
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method:

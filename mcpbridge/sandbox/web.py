@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from mcpbridge.sandbox.state import RecordedRequest, SandboxState, TokenInfo
+from mcpbridge.sandbox.state import Fault, RecordedRequest, SandboxState, TokenInfo
 
 
 class ApiError(Exception):
@@ -28,6 +28,14 @@ def ghl_error(
 ) -> JSONResponse:
     body = {"statusCode": status, "message": message, "error": HTTPStatus(status).phrase}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def fault_wait(fault: Fault) -> None:
+    """Let the time pass, and the gate open, that a fault asks for before it answers."""
+    if fault.delay:
+        await asyncio.sleep(fault.delay)
+    if fault.hold is not None:
+        await asyncio.to_thread(fault.hold.wait, 60)
 
 
 def sandbox_state(request: Request) -> SandboxState:
@@ -128,9 +136,9 @@ async def guarded(
 ) -> Response:
     fault = state.fault_take(request.method, request.url.path)
     if fault is not None:
-        if fault.delay:
-            await asyncio.sleep(fault.delay)
-        return ghl_error(fault.status, fault.message, fault.headers)
+        await fault_wait(fault)
+        if fault.status:
+            return ghl_error(fault.status, fault.message, fault.headers)
     if not request.headers.get("Version"):
         return ghl_error(401, "version header was not found")
     if auth is None:

@@ -94,6 +94,15 @@ class TenantUnavailableError(BridgeError):
     permanent = True
 
 
+class GhlUnavailableError(BridgeError):
+    """HighLevel could not renew the account's access just now; the stored tokens are kept."""
+
+    code = "ghl_unavailable"
+    default_message = (
+        "HighLevel is not answering for this account right now; try again in a moment."
+    )
+
+
 class UnknownToolError(BridgeError):
     code = "unknown_tool"
     default_message = "This account has no tool of that name."

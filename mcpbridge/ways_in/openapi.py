@@ -22,7 +22,8 @@ _LIST_ERRORS = {
     "405": "`method_not_allowed`.",
     "409": "`tenant_unavailable`: the tenant is disabled or must sign in to HighLevel again.",
     "502": "The tenant's tool process failed (`child_crashed`, `child_start_failed`, ...).",
-    "503": "`at_capacity`, `child_restarting` or `shutting_down` (with `Retry-After` when known).",
+    "503": "`ghl_unavailable`, `at_capacity`, `child_restarting` or `shutting_down` "
+    "(with `Retry-After` when known).",
     "504": "`call_timeout`: the tool process did not answer in time.",
 }
 _CALL_ERRORS = {

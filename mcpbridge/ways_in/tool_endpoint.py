@@ -48,6 +48,7 @@ STATUS_BY_CODE = {
     "insufficient_scope": 403,
     "rate_limited": 429,
     "tenant_unavailable": 409,
+    "ghl_unavailable": 503,
     "at_capacity": 503,
     "shutting_down": 503,
     "child_restarting": 503,

@@ -34,6 +34,8 @@ class TokenEndpointState:
     # Scripted answers served before the normal behaviour: (status, body) or "drop".
     script: deque[Any] = field(default_factory=deque)
     delay: float = 0.0
+    # Run after GHL has rotated the pair and before it answers (a fault at that moment).
+    before_answer: Any = None
     counter: itertools.count = field(default_factory=lambda: itertools.count(1))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -78,6 +80,8 @@ class TokenEndpointHandler(BaseHTTPRequestHandler):
         form["content_type"] = self.headers.get("Content-Type", "")
         time.sleep(self.server.state.delay)
         outcome = self.server.state.answer(form)
+        if self.server.state.before_answer is not None:
+            self.server.state.before_answer()
         if outcome == "drop":
             self.close_connection = True
             self.connection.close()

@@ -1,0 +1,118 @@
+"""A refreshed pair outlives the database dropping the connection as GHL answers.
+
+GHL spends the old refresh token the moment it answers a refresh, so the pair in that
+answer is the only one left that works: losing it means the tenant must sign in again.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import OperationalError, connection
+
+from tenants import credentials
+from tenants.credentials import aget_valid_token, get_tenant_secrets, get_valid_token
+from tenants.models import Tenant, TenantSecret
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="ends the hub's server connections from the server side; set DATABASE_URL",
+    ),
+]
+
+
+class ConnectionKiller:
+    """Ends every other server connection to the test database, as a restart would."""
+
+    def __init__(self) -> None:
+        db = connection.settings_dict
+        self.params = {
+            "host": db["HOST"],
+            "port": db["PORT"] or 5432,
+            "user": db["USER"],
+            "dbname": db["NAME"],
+        }
+        self.ended = 0
+
+    def __call__(self) -> None:
+        with psycopg.connect(**self.params, autocommit=True) as admin:
+            rows = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        self.ended += len(rows)
+
+
+@pytest.fixture
+def expiring(tenant_factory, ghl_token_server) -> Tenant:
+    ghl_token_server.state.live_refresh_tokens.add("refresh-0")
+    return tenant_factory("acme", access_token="access-0", expires_in=timedelta(minutes=1))
+
+
+@pytest.fixture
+def reconnect_after():
+    """The test's own connection died with the others: open a new one for the teardown."""
+    yield
+    connection.close()
+
+
+def refreshed_and_stored(tenant: Tenant) -> None:
+    secret = TenantSecret.objects.select_related("tenant").get(tenant=tenant)
+    assert (secret.access_token, secret.refresh_token, secret.version) == (
+        "access-1",
+        "refresh-1",
+        2,
+    )
+    assert (secret.refresh_claim, secret.refresh_claimed_at) == ("", None)
+    assert secret.tenant.status == Tenant.Status.ACTIVE
+
+
+def test_the_new_pair_is_stored_on_a_new_connection_when_the_old_one_dies(
+    expiring, ghl_token_server
+):
+    killer = ConnectionKiller()
+    ghl_token_server.state.before_answer = killer
+
+    assert get_valid_token(expiring) == "access-1"
+
+    assert killer.ended >= 1
+    refreshed_and_stored(expiring)
+    # The next refresh spends the new refresh token, which GHL accepts.
+    ghl_token_server.state.before_answer = None
+    credentials.tenant_token_refresh(tenant=expiring)
+    assert get_tenant_secrets(expiring).refresh_token == "refresh-2"
+
+
+async def test_the_async_refresh_stores_the_new_pair_when_the_connection_dies(
+    expiring, ghl_token_server, reconnect_after
+):
+    killer = ConnectionKiller()
+    ghl_token_server.state.before_answer = killer
+
+    assert await aget_valid_token(expiring) == "access-1"
+
+    assert killer.ended >= 1
+    await sync_to_async(refreshed_and_stored)(expiring)
+
+
+def test_a_pair_the_database_would_not_take_is_stored_by_the_next_refresh(
+    expiring, ghl_token_server, monkeypatch
+):
+    # The database stays away for every attempt: the caller gets the outage...
+    monkeypatch.setattr(credentials, "SETTLE_RETRY_DELAYS", ())
+    ghl_token_server.state.before_answer = ConnectionKiller()
+    with pytest.raises(OperationalError):
+        get_valid_token(expiring)
+    ghl_token_server.state.before_answer = None
+    connection.close()  # what the next request does with a connection that failed
+
+    # ...and the next caller stores the pair GHL gave, without spending anything again.
+    assert get_valid_token(expiring) == "access-1"
+
+    assert [r["refresh_token"] for r in ghl_token_server.state.refresh_requests] == ["refresh-0"]
+    refreshed_and_stored(expiring)
