@@ -133,9 +133,7 @@ def row_lock_free(tenant: Tenant) -> bool:
         return True
 
 
-async def test_a_slow_token_refresh_stalls_neither_other_tenants_nor_health(
-    world, bridge: Sandbox
-):
+async def test_a_slow_token_refresh_stalls_neither_other_tenants_nor_health(world, bridge: Sandbox):
     await expire(world.acme)
     gate = threading.Event()
     held = bridge.hold("/oauth/token", gate)
