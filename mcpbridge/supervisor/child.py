@@ -5,8 +5,9 @@ SDK's ``stdio_client`` merges part of the parent's environment (HOME, USER, SHEL
 into the child's, sends stderr to a file descriptor instead of a reader we control,
 and has no hook for the uid/gid switch or the parent-death signal. Here the child gets
 exactly the environment in its spec, its stderr is read all the time into the
-``mcpbridge.supervisor.child`` log (redacted, tagged with the tenant), it leads its own process
-group, and its exit is seen through a pidfd even if a grandchild keeps its pipes open.
+``mcpbridge.child`` log (redacted, tagged with the tenant, rate-bounded) like the stdout
+lines that are not JSON-RPC, it leads its own process group, its exit is seen through
+a pidfd even if a grandchild keeps its pipes open, and what it started ends with it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -36,7 +38,12 @@ from mcpbridge.supervisor.errors import (
     ChildUnresponsiveError,
     ShuttingDownError,
 )
-from mcpbridge.supervisor.processes import child_preexec, remove_tree, signal_group
+from mcpbridge.supervisor.processes import (
+    child_preexec,
+    end_process_tree,
+    remove_tree,
+    signal_group,
+)
 from mcpbridge.supervisor.spec import ChildSpec, LaunchConfig, State
 from mcpbridge.supervisor.transport import (
     Incoming,
@@ -52,6 +59,8 @@ logger = logging.getLogger(__name__)
 CLIENT_INFO = types.Implementation(name="ghl-agent-hub", version="1")
 # After SIGKILL only an unkillable (D-state) process outlasts this.
 _KILL_WAIT = 2.0
+# Enough bytes for MAX_LOG_LINE characters of any encoding, and a margin to redact in.
+_STRAY_BYTES = 8 * MAX_LOG_LINE
 
 
 class Child:
@@ -286,7 +295,7 @@ class Child:
             "MCP child for %s %s during initialise%s",
             self.spec.tag,
             why,
-            f"; last stderr: {tail}" if tail else "",
+            f"; last output: {tail}" if tail else "",
         )
         ready.set_exception(ChildStartFailedError())
         return False
@@ -295,8 +304,12 @@ class Child:
         stdout = self._proc().stdout
         if stdout is None:
             return
-        if await pump_stdout(stdout, send, on_oversized=self._oversized):
+        if await pump_stdout(stdout, send, on_stray=self._stray, on_oversized=self._oversized):
             self._pipe_closed()
+
+    def _stray(self, line: bytes) -> None:
+        # Decoded no further than the log keeps: a stray line may be megabytes long.
+        self.log.stray(line[:_STRAY_BYTES].decode(errors="replace"))
 
     def _oversized(self) -> None:
         logger.warning("MCP child for %s sent an oversized message", self.spec.tag)
@@ -315,12 +328,6 @@ class Child:
     async def _on_message(self, message: IncomingMessage) -> None:
         if isinstance(message, types.ToolListChangedNotification):
             self.drop_tools()
-        elif isinstance(message, Exception):
-            logger.warning(
-                "MCP child for %s wrote a line that is not JSON-RPC: %s",
-                self.spec.tag,
-                type(message).__name__,
-            )
 
     async def _on_log(self, params: types.LoggingMessageNotificationParams) -> None:
         self.log.line(str(params.data))
@@ -358,10 +365,27 @@ class Child:
                     await self._wait_exited(_KILL_WAIT)
         # What the server started in its group goes with it, and frees the pipes.
         signal_group(pid, signal.SIGKILL)
+        await self._end_tree()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._discard_output(process), _KILL_WAIT)
         if process.returncode is None:
             logger.error("MCP child %s for %s outlived SIGKILL", pid, self.spec.tag)
+
+    async def _end_tree(self) -> None:
+        """End what left the group too (``setsid``): it still carries the child's HOME."""
+        end = partial(
+            end_process_tree,
+            self.home,
+            uid=self.config.uid,
+            gid=self.config.gid,
+            python=self.config.sweep_python,
+            cwd=self.spec.cwd,
+        )
+        ended = await asyncio.to_thread(end)
+        if ended:
+            logger.info(
+                "ended %d processes the MCP child for %s left behind", len(ended), self.spec.tag
+            )
 
     async def _discard_output(self, process: asyncio.subprocess.Process) -> None:
         # Unread output would keep the pipe, and so wait(), from ever finishing.
@@ -373,6 +397,7 @@ class Child:
     def _finish(self) -> None:
         if self.pid is not None and self._pidfd is not None:
             self._close_pidfd()
+        self.log.flush()
         self.session = None
         self.state = State.STOPPED
         remove_tree(self.home)

@@ -12,8 +12,9 @@ child_logger = logging.getLogger("mcpbridge.child")
 Redactor = Callable[[str, Iterable[str]], str]
 
 MAX_LOG_LINE = 4096
-# A child's stderr is always read in full, but only so many lines a second reach the
-# log: a chatty or looping child must not drown every other tenant's lines.
+# A child's stderr and stray stdout are always read in full, but only so many lines a
+# second reach the log: a chatty or looping child must not drown every other tenant's
+# lines. Both share one budget.
 LOG_BURST = 200
 LOG_LINES_PER_SECOND = 50.0
 
@@ -29,14 +30,12 @@ class ChildLog:
         self._dropped = 0
 
     def line(self, text: str) -> None:
-        text = text.rstrip("\r")
-        if not text.strip() or not self._allowed():
-            return
-        if len(text) > MAX_LOG_LINE:
-            text = text[:MAX_LOG_LINE] + " [truncated]"
-        text = self.redact(text, self.secrets)
-        self.tail.append(text)
-        child_logger.info("%s", text, extra={"tenant": self.tag})
+        """A line of stderr, or of a log message the child sent over MCP."""
+        self._emit(logging.INFO, "%s", text)
+
+    def stray(self, text: str) -> None:
+        """A stdout line that is no JSON-RPC message (an MCP server may print only those)."""
+        self._emit(logging.WARNING, "not JSON-RPC on stdout: %s", text)
 
     def flush(self) -> None:
         if self._dropped:
@@ -46,6 +45,18 @@ class ChildLog:
                 extra={"tenant": self.tag},
             )
             self._dropped = 0
+
+    def _emit(self, level: int, template: str, text: str) -> None:
+        text = text.rstrip("\r")
+        if not text.strip() or not self._allowed():
+            return
+        # Redacted before it is cut: a cut through a token would leave a piece no
+        # redactor recognises.
+        text = self.redact(text, self.secrets)
+        if len(text) > MAX_LOG_LINE:
+            text = text[:MAX_LOG_LINE] + " [truncated]"
+        self.tail.append(text)
+        child_logger.log(level, template, text, extra={"tenant": self.tag})
 
     def _allowed(self) -> bool:
         now = time.monotonic()

@@ -1,8 +1,14 @@
-"""Operating-system side of the children: launch hooks, /proc readings, the marker sweep.
+"""Operating-system side of the children: launch hooks, /proc readings, the marker sweeps.
 
 Linux only where it matters (``prctl``, ``/proc``); elsewhere the hooks are no-ops
-and the readings return ``None``. No Django, no project imports: the sweep also
-runs as a program of its own (``python -m mcpbridge.supervisor.processes SWEEP_ROOT``).
+and the readings return ``None``. No Django, no project imports: the sweeps also run
+as a program of its own, as the children's uid (``python -m
+mcpbridge.supervisor.processes SWEEP_ROOT`` or ``... --tree HOME``).
+
+The marker is the private HOME each child is given (``ROOT/w<pid>-<start>/c<n>``): it
+is in the environment every descendant inherits, so it finds a child's processes
+after they left its process group and session (``setsid``) and after the child that
+started them is gone. Only a descendant that drops or replaces its HOME escapes it.
 """
 
 from __future__ import annotations
@@ -139,7 +145,13 @@ def _owner_marker(home: str, root: Path) -> str | None:
     return marker if _WORKER_DIR.match(marker) else None
 
 
-def _end_marked(pid: int, root: Path) -> bool:
+HomeTest = Callable[[str], bool]
+# A tree whose processes fork while it is scanned needs another pass; a process killed
+# cannot fork any more, so each pass leaves fewer to find.
+_TREE_PASSES = 5
+
+
+def _end_marked(pid: int, doomed: HomeTest) -> bool:
     try:
         pidfd = os.pidfd_open(pid)
     except OSError:
@@ -148,8 +160,7 @@ def _end_marked(pid: int, root: Path) -> bool:
         # Read the marker through the pidfd's process: if the pid were reused between
         # the read and the signal, the signal would fail instead of hitting a stranger.
         home = _environ_home(pid)
-        marker = _owner_marker(home, root) if home else None
-        if marker is None or worker_alive(marker):
+        if home is None or not doomed(home):
             return False
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
         return True
@@ -159,22 +170,51 @@ def _end_marked(pid: int, root: Path) -> bool:
         os.close(pidfd)
 
 
-def _sweep_here(root: Path) -> list[int]:
+def _scan(doomed: HomeTest) -> list[int]:
     # The /proc scan itself, as this process's uid: what `main` runs as another uid too.
     if not hasattr(os, "pidfd_open") or not Path("/proc").is_dir():
         return []
     me = os.getpid()
     ended = []
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and int(entry.name) != me and _end_marked(int(entry.name), root):
+        if entry.name.isdigit() and int(entry.name) != me and _end_marked(int(entry.name), doomed):
             ended.append(int(entry.name))
     return ended
 
 
-def _sweep_as(root: Path, *, uid: int, gid: int | None, python: str, cwd: str | None) -> list[int]:
+def _left_by_gone_worker(root: Path) -> HomeTest:
+    def doomed(home: str) -> bool:
+        marker = _owner_marker(home, root)
+        return marker is not None and not worker_alive(marker)
+
+    return doomed
+
+
+def _in_tree(home: str) -> HomeTest:
+    below = f"{home}{os.sep}"
+    return lambda candidate: candidate == home or candidate.startswith(below)
+
+
+def _sweep_here(root: Path) -> list[int]:
+    return _scan(_left_by_gone_worker(root))
+
+
+def _end_tree_here(home: str) -> list[int]:
+    ended: list[int] = []
+    for _ in range(_TREE_PASSES):
+        found = _scan(_in_tree(home))
+        if not found:
+            break
+        ended += found
+    return ended
+
+
+def _run_as(
+    args: list[str], *, uid: int, gid: int | None, python: str, cwd: str | None
+) -> list[int]:
     # Children running as another user keep their environ from us: look as that user.
     result = subprocess.run(  # noqa: S603 (a fixed argument list, no shell)
-        [python, "-m", "mcpbridge.supervisor.processes", str(root)],
+        [python, "-m", "mcpbridge.supervisor.processes", *args],
         user=uid,
         group=gid,
         extra_groups=[],
@@ -188,6 +228,30 @@ def _sweep_as(root: Path, *, uid: int, gid: int | None, python: str, cwd: str | 
     if result.returncode != 0:
         raise OSError(f"the sweep as uid {uid} failed: {result.stderr.strip()[-300:]}")
     return [int(line) for line in result.stdout.split()]
+
+
+def end_process_tree(
+    home: Path,
+    *,
+    uid: int | None = None,
+    gid: int | None = None,
+    python: str = sys.executable,
+    cwd: str | None = None,
+) -> list[int]:
+    """SIGKILL every process that carries ``home`` as its HOME: one child's whole tree.
+
+    Run when a child has ended, however it ended, so what it started goes with it,
+    including processes in a session of their own that no group signal reaches.
+    Children that run as another ``uid`` are looked for as that uid too, as in
+    ``sweep_leftovers``. Blocking (a /proc scan): call it off the event loop.
+    """
+    ended = _end_tree_here(str(home))
+    if uid is not None and uid != os.geteuid():
+        try:
+            ended += _run_as(["--tree", str(home)], uid=uid, gid=gid, python=python, cwd=cwd)
+        except (OSError, subprocess.SubprocessError) as exc:
+            logger.warning("could not look for processes of a child as uid %s: %s", uid, exc)
+    return ended
 
 
 def sweep_leftovers(
@@ -209,7 +273,7 @@ def sweep_leftovers(
     ended = _sweep_here(root)
     if uid is not None and uid != os.geteuid():
         try:
-            ended += _sweep_as(root, uid=uid, gid=gid, python=python, cwd=cwd)
+            ended += _run_as([str(root)], uid=uid, gid=gid, python=python, cwd=cwd)
         except (OSError, subprocess.SubprocessError) as exc:
             logger.warning("could not look for children left as uid %s: %s", uid, exc)
     remove_dead_worker_dirs(root)
@@ -248,10 +312,15 @@ def remove_dead_worker_dirs(root: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m mcpbridge.supervisor.processes SWEEP_ROOT", file=sys.stderr)  # noqa: T201
+    if len(argv) == 3 and argv[1] == "--tree":
+        ended = _end_tree_here(argv[2])
+    elif len(argv) == 2 and not argv[1].startswith("-"):
+        ended = _sweep_here(Path(argv[1]))
+    else:
+        usage = "usage: python -m mcpbridge.supervisor.processes {SWEEP_ROOT | --tree HOME}"
+        print(usage, file=sys.stderr)  # noqa: T201
         return 2
-    for pid in _sweep_here(Path(argv[1])):
+    for pid in ended:
         print(pid)  # noqa: T201
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import signal
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,3 +64,5 @@ class LaunchConfig:
     gid: int | None = None
     death_signal: int | None = signal.SIGKILL
     redact: Redactor = replace_secrets
+    # Runs the marker sweep as ``uid`` (``python -m mcpbridge.supervisor.processes``).
+    sweep_python: str = sys.executable

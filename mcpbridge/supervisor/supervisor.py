@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from mcpbridge.supervisor.errors import (
 )
 from mcpbridge.supervisor.processes import (
     default_run_root,
+    end_process_tree,
     is_running,
     signal_group,
     worker_id,
@@ -68,6 +70,7 @@ class SupervisorConfig:
     uid: int | None = None
     gid: int | None = None
     death_signal: int | None = signal.SIGKILL
+    sweep_python: str = sys.executable
 
 
 @dataclass
@@ -119,6 +122,7 @@ class Supervisor:
             gid=self.config.gid,
             death_signal=self.config.death_signal,
             redact=redact,
+            sweep_python=self.config.sweep_python,
         )
         self._slots: dict[str, _Slot] = {}
         self._children: set[Child] = set()
@@ -372,6 +376,13 @@ class Supervisor:
         pids = list(self.live_pids())
         for pid in pids:
             signal_group(pid, signal.SIGKILL)
+        # Every child's HOME is under home_root: one scan ends what left their groups.
+        end_process_tree(
+            self.home_root,
+            uid=self.config.uid,
+            gid=self.config.gid,
+            python=self.config.sweep_python,
+        )
         deadline = time.monotonic() + wait
         while any(is_running(pid) for pid in pids) and time.monotonic() < deadline:
             time.sleep(0.01)

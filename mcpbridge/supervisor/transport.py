@@ -1,8 +1,9 @@
 """The stdio transport under the MCP session: newline-delimited JSON-RPC over a child's pipes.
 
 The SDK's ``stdio_client`` cannot be used as it is (see ``child.py``), so the pumps are
-ours: they bound what a child can make this process hold (one message, one log line)
-and turn a malformed answer into an error for the request it answers.
+ours: they bound what a child can make this process hold (one message, one log line),
+turn a malformed answer into an error for the request it answers, and hand a line that
+is no JSON-RPC at all to the child's bounded log instead of the session.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ Incoming = MemoryObjectSendStream[SessionMessage | Exception]
 Outgoing = MemoryObjectReceiveStream[SessionMessage]
 
 
-def parse_line(line: bytes) -> SessionMessage | Exception:
+def parse_line(line: bytes) -> SessionMessage | None:
+    """The message on ``line``, or None for a line that is no JSON-RPC message."""
     try:
         return SessionMessage(types.jsonrpc_message_adapter.validate_json(line, by_name=False))
-    except ValueError as exc:
-        return _answer_to_malformed_response(line) or exc
+    except ValueError:
+        return _answer_to_malformed_response(line)
 
 
 def _answer_to_malformed_response(line: bytes) -> SessionMessage | None:
@@ -63,9 +65,19 @@ async def read_chunk(stream: asyncio.StreamReader) -> bytes:
 
 
 async def pump_stdout(
-    stdout: asyncio.StreamReader, send: Incoming, *, on_oversized: Callable[[], None]
+    stdout: asyncio.StreamReader,
+    send: Incoming,
+    *,
+    on_stray: Callable[[bytes], None],
+    on_oversized: Callable[[], None],
 ) -> bool:
-    """Lines of ``stdout`` to the session; True when the pipe is done, False when the session is."""
+    """Lines of ``stdout`` to the session; True when the pipe is done, False when the session is.
+
+    A line that is no JSON-RPC message goes to ``on_stray``, never to the session:
+    the SDK would start a task and call the message handler for each one, and a
+    child printing debug output in a loop would cost this process a log record and
+    a task per line.
+    """
     buffer = bytearray()
     scanned = 0
     async with send:
@@ -75,7 +87,11 @@ async def pump_stdout(
                 line = bytes(buffer[:end])
                 del buffer[: end + 1]
                 scanned = 0
-                if line.strip() and not await _deliver(send, line):
+                if not line.strip():
+                    continue
+                if (message := parse_line(line)) is None:
+                    on_stray(line)
+                elif not await _deliver(send, message):
                     return False
             scanned = len(buffer)
             if scanned > MAX_MESSAGE_BYTES:
@@ -84,9 +100,9 @@ async def pump_stdout(
     return True
 
 
-async def _deliver(send: Incoming, line: bytes) -> bool:
+async def _deliver(send: Incoming, message: SessionMessage) -> bool:
     try:
-        await send.send(parse_line(line))
+        await send.send(message)
     except (anyio.BrokenResourceError, anyio.ClosedResourceError):
         return False
     return True

@@ -3,7 +3,7 @@
 Startup flags: --crash-on-start, --hang-on-init, --stderr-at-start BYTES, --ignore-eof,
 --ignore-sigterm, --page-size N. Tools: echo, sleep, hang, freeze, crash, stderr, env,
 pid, change_tools, grandchild, fail, error_result, say_token, null_result,
-deep_result.
+deep_result; and, callable but not listed, detached_grandchild and stdout_noise.
 """
 
 from __future__ import annotations
@@ -70,6 +70,24 @@ def tool_grandchild(request: dict[str, Any], args: dict[str, Any]) -> dict[str, 
     return text(str(process.pid))
 
 
+def tool_detached_grandchild(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    # setsid() before exec: out of the child's process group and session from its first
+    # instruction, as a daemonising helper would be.
+    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    return text(str(process.pid))
+
+
+def tool_stdout_noise(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """Lines that are not JSON-RPC on stdout (a debug print left in a server), then the answer."""
+    token = os.environ.get("GHL_ACCESS_TOKEN", "")
+    line = f"debug: garbage line holding {token} ".ljust(int(args.get("width", 100)), "x")
+    data = (line + "\n").encode() * int(args.get("lines", 0))
+    with _write_lock:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return text("noisy")
+
+
 def tool_hang(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     threading.Event().wait()
     return text("never")
@@ -92,6 +110,8 @@ TOOLS = {
     "pid": lambda request, args: text(str(os.getpid())),
     "change_tools": tool_change_tools,
     "grandchild": tool_grandchild,
+    "detached_grandchild": tool_detached_grandchild,
+    "stdout_noise": tool_stdout_noise,
     "error_result": lambda request, args: text("bad input", is_error=True),
     "say_token": lambda request, args: (
         sys.stderr.write(f"token is {os.environ.get('GHL_ACCESS_TOKEN')}\n"),

@@ -306,3 +306,47 @@ def test_a_web_process_with_switching_capabilities_passes_none_to_children(
     assert "CapEff:\t0000000000000000" in with_hook
     assert "CapAmb:\t0000000000000000" in with_hook
     assert "NoNewPrivs:\t1" in with_hook
+
+
+END_TREE = """
+import sys
+from pathlib import Path
+from mcpbridge.supervisor.processes import end_process_tree
+uid = int(sys.argv[2]) if sys.argv[2:] else None
+print(*end_process_tree(Path(sys.argv[1]), uid=uid, gid=uid, cwd=sys.argv[3] if uid else None))
+"""
+
+
+@as_root
+@pytest.mark.skipif(not Path("/usr/bin/setpriv").exists(), reason="needs setpriv")
+def test_a_web_process_ends_a_detached_process_of_a_child_running_as_another_uid(
+    other_uid_stage: OtherUidStage, tmp_path: Path
+):
+    # The web process runs as 65534 with only the capabilities to switch users: it
+    # cannot read the environ of uid 65533's processes, so it must look as that uid.
+    caps = "-all,+setuid,+setgid,+kill,+chown"
+    web_user = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    web_user += [f"--inh-caps={caps}", f"--ambient-caps={caps}", f"--bounding-set={caps}"]
+    home = tmp_path / "w1-1" / "c1"
+    detached = subprocess.Popen(
+        ["sleep", "300"],
+        user=65533,
+        group=65533,
+        extra_groups=[],
+        env={"PATH": "/usr/bin:/bin", "HOME": str(home)},
+        start_new_session=True,
+    )
+
+    def end_tree(*args: str) -> str:
+        command = [*web_user, other_uid_stage.python, "-c", END_TREE, str(home), *args]
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(other_uid_stage.root)}
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+
+    try:
+        assert end_tree().split() == []  # blind as itself
+        assert is_running(detached.pid)
+        assert end_tree("65533", str(other_uid_stage.root)).split() == [str(detached.pid)]
+        assert wait_gone([detached.pid])
+    finally:
+        detached.kill()
+        detached.wait()
