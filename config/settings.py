@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import shlex
 import sys
@@ -95,6 +96,34 @@ def env_optional_id(name: str) -> int | None:
     if not raw.isdigit():
         raise _invalid(name, "a numeric user or group id", raw)
     return int(raw)
+
+
+# Linux uids are 32-bit, and (uid_t) -1 means "unchanged" to setuid and chown.
+MAX_UID = 2**32 - 2
+
+
+def env_uid_range(name: str) -> range | None:
+    """``FIRST-LAST`` (both included) as a range; refused if reversed or if it holds root.
+
+    It must not hold this server's own uid either: a child running as it could read
+    the server's memory and environment, every tenant's secrets with them.
+    """
+    raw = env_str(name, "").strip()
+    if not raw:
+        return None
+    match = re.fullmatch(r"(\d+)\s*-\s*(\d+)", raw)
+    if match is None:
+        raise _invalid(name, "a uid range such as 20000-20999", raw)
+    first, last = int(match.group(1)), int(match.group(2))
+    if first > last:
+        raise _invalid(name, "a range whose first uid is not above its last", raw)
+    if first == 0:
+        raise _invalid(name, "a range that leaves out uid 0 (root)", raw)
+    if last > MAX_UID:
+        raise _invalid(name, f"a range of uids up to {MAX_UID}", raw)
+    if first <= os.geteuid() <= last:
+        raise _invalid(name, f"a range that leaves out this server's own uid {os.geteuid()}", raw)
+    return range(first, last + 1)
 
 
 def env_command(name: str, default: list[str]) -> list[str]:
@@ -467,8 +496,16 @@ MCP_MAX_LIFETIME = env_float("MCP_MAX_LIFETIME", 86_400.0)
 MCP_MAX_CHILDREN = env_int("MCP_MAX_CHILDREN", 50, minimum=1)
 MCP_INIT_TIMEOUT = env_float("MCP_INIT_TIMEOUT", 20.0)
 MCP_CALL_TIMEOUT = env_float("MCP_CALL_TIMEOUT", 60.0)
+# One uid for every child: children of different tenants can read each other's environ.
 MCP_CHILD_UID = env_optional_id("MCP_CHILD_UID")
 MCP_CHILD_GID = env_optional_id("MCP_CHILD_GID")
+# Or a uid of its own for each live child, its gid the same number.
+MCP_CHILD_UIDS = env_uid_range("MCP_CHILD_UIDS")
+if MCP_CHILD_UIDS is not None and (MCP_CHILD_UID, MCP_CHILD_GID) != (None, None):
+    raise ImproperlyConfigured(
+        "MCP_CHILD_UIDS gives each child its own uid and gid: leave MCP_CHILD_UID and "
+        "MCP_CHILD_GID unset with it"
+    )
 MCP_RUN_DIR = env_str("MCP_RUN_DIR", "")
 
 

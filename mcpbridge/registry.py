@@ -129,6 +129,7 @@ def _sweep_in_background(loop: asyncio.AbstractEventLoop) -> None:
         run_root(),
         uid=settings.MCP_CHILD_UID,
         gid=settings.MCP_CHILD_GID,
+        uids=settings.MCP_CHILD_UIDS,
         # The sweep as the children's uid runs `python -m` from here, as the children do.
         cwd=str(settings.BASE_DIR),
     )
@@ -147,6 +148,7 @@ def supervisor_config() -> SupervisorConfig:
         call_timeout=settings.MCP_CALL_TIMEOUT,
         uid=settings.MCP_CHILD_UID,
         gid=settings.MCP_CHILD_GID,
+        uids=settings.MCP_CHILD_UIDS,
         run_root=run_root(),
     )
 

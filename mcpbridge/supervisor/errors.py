@@ -39,6 +39,16 @@ class AtCapacityError(BridgeError):
     default_message = "Every tool process on this server is busy; try again in a moment."
 
 
+class NoFreeUidError(AtCapacityError):
+    """Every uid of the children's range runs a live child (of this worker or another).
+
+    The code stays ``at_capacity``: for the caller it is the same wait for room; the
+    log tells operators which limit was reached.
+    """
+
+    default_message = "Every tool process on this server is busy; try again in a moment."
+
+
 class ShuttingDownError(BridgeError):
     code = "shutting_down"
     default_message = "This server is restarting; try again in a moment."

@@ -48,7 +48,8 @@ REAPS = PerWorker(
 )
 AT_CAPACITY = Counter(
     "mcp_at_capacity_refusals",
-    "Uses refused because MCP_MAX_CHILDREN children were busy and none could be closed.",
+    "Uses refused because MCP_MAX_CHILDREN children were busy, or every uid of MCP_CHILD_UIDS "
+    "was taken, and none could be closed.",
     ["worker"],
 ).labels(WORKER)
 SPAWN_SECONDS = Histogram(

@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import logging
 import os
 import re
+import select
 import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -96,6 +99,91 @@ def is_running(pid: int) -> bool:
     """True while ``pid`` exists and is not a zombie."""
     fields = _stat_fields(pid)
     return bool(fields and fields[0] not in {"Z", "X"})
+
+
+def _process_uids(pid: int | str) -> set[int]:
+    """The real, effective, saved and filesystem uids of a live process; empty if none."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            lines = {line.split(b":", 1)[0]: line for line in status}
+    except OSError:
+        return set()
+    state = lines.get(b"State", b"State:\tX").split()[1]
+    if state in {b"Z", b"X"} or b"Uid" not in lines:
+        # A zombie runs nothing and reads nothing: it does not occupy its uid.
+        return set()
+    return {int(value) for value in lines[b"Uid"].split()[1:]}
+
+
+def _pids() -> Iterator[str]:
+    if Path("/proc").is_dir():
+        yield from (entry.name for entry in os.scandir("/proc") if entry.name.isdigit())
+
+
+def uids_running(uids: range) -> set[int]:
+    """The uids of ``uids`` that some live process runs as (in any of its uid slots)."""
+    found: set[int] = set()
+    for pid in _pids():
+        found.update(uid for uid in _process_uids(pid) if uid in uids)
+    return found
+
+
+def end_processes_of(uid: int, *, wait: float = 0.5) -> int:
+    """SIGKILL every live process running as ``uid``; wait up to ``wait`` for them to go.
+
+    Only for a uid this worker holds alone: whatever runs as it is ours. Returns how
+    many processes were signalled.
+    """
+    pidfds = []
+    for pid in _pids():
+        if uid in _process_uids(pid) and (pidfd := _kill(pid, uid)) is not None:
+            pidfds.append(pidfd)
+    deadline = time.monotonic() + wait
+    for pidfd in pidfds:
+        with contextlib.suppress(OSError):
+            select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))
+        os.close(pidfd)
+    return len(pidfds)
+
+
+def _kill(pid: str, uid: int) -> int | None:
+    # Through a pidfd, with the uid checked again after it is opened: a pid reused in
+    # between is never signalled. Returns the pidfd of a process signalled.
+    try:
+        pidfd = os.pidfd_open(int(pid))
+    except OSError:
+        return None
+    try:
+        if uid in _process_uids(pid):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            return pidfd
+    except ProcessLookupError:
+        pass
+    except OSError as exc:
+        logger.warning("could not end process %s left running as uid %s: %s", pid, uid, exc)
+    os.close(pidfd)
+    return None
+
+
+def uid_lock_dir(run_root: Path) -> Path:
+    """Where the workers sharing ``run_root`` lock the uids their children run as."""
+    return run_root / "uids"
+
+
+def uid_is_held(lock_dir: Path, uid: int) -> bool:
+    """Does a live worker (this one included) hold ``uid`` for a child right now?"""
+    try:
+        fd = os.open(lock_dir / str(uid), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        # Closing the descriptor also drops the lock this probe may have taken.
+        os.close(fd)
+    return False
 
 
 def process_rss_bytes(pid: int) -> int | None:
@@ -259,6 +347,7 @@ def sweep_leftovers(
     *,
     uid: int | None = None,
     gid: int | None = None,
+    uids: range | None = None,
     python: str = sys.executable,
     cwd: str | None = None,
 ) -> list[int]:
@@ -266,20 +355,35 @@ def sweep_leftovers(
 
     A child is recognised by the private HOME it was given (``ROOT/w<pid>-<start>/<n>``),
     never by a command name: a process that is not ours, or belongs to a live worker, is
-    left alone. Children that run as another ``uid`` are looked for by a short sweep
-    running as that uid (``python`` and ``cwd`` must let it import this package).
-    Returns the pids ended. Run once per server, when it starts serving.
+    left alone. Children that run as another ``uid``, or as uids of the range ``uids``,
+    are looked for by a short sweep running as that uid (``python`` and ``cwd`` must let
+    it import this package). Of a range, only uids that some process runs as and that no
+    live worker holds are looked at. Returns the pids ended. Run once per server, when
+    it starts serving.
     """
     ended = _sweep_here(root)
-    if uid is not None and uid != os.geteuid():
+    for other_uid, other_gid in _other_identities(root, uid, gid, uids):
         try:
-            ended += _run_as([str(root)], uid=uid, gid=gid, python=python, cwd=cwd)
+            ended += _run_as([str(root)], uid=other_uid, gid=other_gid, python=python, cwd=cwd)
         except (OSError, subprocess.SubprocessError) as exc:
-            logger.warning("could not look for children left as uid %s: %s", uid, exc)
+            logger.warning("could not look for children left as uid %s: %s", other_uid, exc)
     remove_dead_worker_dirs(root)
     if ended:
         logger.warning("ended %d MCP children left by a worker that is gone", len(ended))
     return ended
+
+
+def _other_identities(
+    root: Path, uid: int | None, gid: int | None, uids: range | None
+) -> list[tuple[int, int | None]]:
+    found: list[tuple[int, int | None]] = []
+    if uid is not None:
+        found.append((uid, gid))
+    if uids is not None:
+        lock_dir = uid_lock_dir(root)
+        orphaned = [u for u in uids_running(uids) if not uid_is_held(lock_dir, u)]
+        found += [(u, u) for u in sorted(orphaned)]
+    return [(u, g) for u, g in found if u != os.geteuid()]
 
 
 def _reclaim(path: str, uid: int, gid: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
@@ -32,6 +33,7 @@ from mcpbridge.supervisor.errors import (
     ChildFailedError,
     ChildRestartingError,
     ChildStartFailedError,
+    NoFreeUidError,
     ShuttingDownError,
 )
 from mcpbridge.supervisor.processes import (
@@ -42,6 +44,7 @@ from mcpbridge.supervisor.processes import (
     worker_id,
 )
 from mcpbridge.supervisor.spec import DEFAULT_PATH, ChildSpec, LaunchConfig, State, replace_secrets
+from mcpbridge.supervisor.uids import UidLease, UidPool
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +70,11 @@ class SupervisorConfig:
     run_root: Path = field(default_factory=default_run_root)
     path: str = DEFAULT_PATH
     lang: str = "C.UTF-8"
+    #: Every child as this one uid and gid: children can then read each other's environ.
     uid: int | None = None
     gid: int | None = None
+    #: Or each live child as a uid of its own from this range (its gid the same number).
+    uids: range | None = None
     death_signal: int | None = signal.SIGKILL
     sweep_python: str = sys.executable
 
@@ -108,6 +114,8 @@ class Supervisor:
         self, config: SupervisorConfig | None = None, *, redact: Redactor = replace_secrets
     ) -> None:
         self.config = config or SupervisorConfig()
+        if self.config.uids is not None and (self.config.uid, self.config.gid) != (None, None):
+            raise ValueError("a uid range for the children excludes a single uid or gid")
         self.worker = worker_id()
         self.home_root = self.config.run_root / self.worker
         self._launch = LaunchConfig(
@@ -126,6 +134,9 @@ class Supervisor:
         )
         self._slots: dict[str, _Slot] = {}
         self._children: set[Child] = set()
+        uids = self.config.uids
+        self._uids = UidPool(uids, self.config.run_root) if uids is not None else None
+        self._leases: dict[Child, UidLease] = {}
         # Held around capacity decisions, which await an evicted child's exit.
         self._lock = asyncio.Lock()
         self._reserved = 0
@@ -228,11 +239,18 @@ class Supervisor:
 
     async def _start_child(self, slot: _Slot, spec: ChildSpec) -> Child:
         slot.label = spec.tag
-        await self._reserve()
+        lease = await self._reserve()
         try:
-            self._prepare_home_root()
-            child = Child(spec, self._launch, seq=next(self._seq), on_exit=self._child_exited)
+            launch = self._launch
+            if lease is not None:
+                launch = dataclasses.replace(launch, uid=lease.uid, gid=lease.gid)
+            child = Child(spec, launch, seq=next(self._seq), on_exit=self._child_exited)
+            if lease is not None:
+                self._leases[child] = lease
             self._children.add(child)
+        except BaseException:
+            self._release_uid(lease)
+            raise
         finally:
             self._reserved -= 1
         metrics.SPAWNS.inc()
@@ -256,16 +274,47 @@ class Supervisor:
             raise ChildStartFailedError(f"{root} must be a folder owned by this process's user")
         self.home_root.mkdir(mode=0o711, exist_ok=True)
 
-    async def _reserve(self) -> None:
+    async def _reserve(self) -> UidLease | None:
+        """Make room for one more child: a place under ``max_children`` and, with a range,
+        a uid of its own. An idle child is closed for either when there is no other way."""
         async with self._lock:
             while len(self._children) + self._reserved >= self.config.max_children:
-                victim = self._eviction_candidate()
-                if victim is None:
-                    metrics.AT_CAPACITY.inc()
-                    raise AtCapacityError()
-                self._retire(victim, "capacity", now=True)
-                await victim.wait_stopped()
+                await self._evict(AtCapacityError())
+            self._prepare_home_root()
+            lease = await self._claim_uid()
             self._reserved += 1
+            return lease
+
+    async def _evict(self, refusal: AtCapacityError) -> None:
+        victim = self._eviction_candidate()
+        if victim is None:
+            metrics.AT_CAPACITY.inc()
+            raise refusal
+        self._retire(victim, "capacity", now=True)
+        await victim.wait_stopped()
+
+    async def _claim_uid(self) -> UidLease | None:
+        if self._uids is None:
+            return None
+        while True:
+            try:
+                lease = self._uids.claim()
+            except OSError as exc:
+                logger.error("cannot claim a uid for an MCP child: %s", exc)
+                raise ChildStartFailedError() from None
+            if lease is not None:
+                return lease
+            uids = self._uids.uids
+            logger.warning(
+                "every uid of the MCP children's range %d-%d is taken by a live child",
+                uids.start,
+                uids.stop - 1,
+            )
+            await self._evict(NoFreeUidError())
+
+    def _release_uid(self, lease: UidLease | None) -> None:
+        if lease is not None and self._uids is not None:
+            self._uids.release(lease)
 
     def _eviction_candidate(self) -> Child | None:
         idle = [c for c in self._children if c.refcount == 0 and c.state is not State.STARTING]
@@ -287,6 +336,8 @@ class Supervisor:
             child.request_stop(reason)
 
     def _child_exited(self, child: Child) -> None:
+        # The process and its group are gone by now: its uid may go to the next child.
+        self._release_uid(self._leases.pop(child, None))
         self._children.discard(child)
         slot = self._slots.get(child.spec.key)
         if slot is not None and slot.current is child:

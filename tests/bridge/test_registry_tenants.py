@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import os
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,8 +20,9 @@ from tenants.credentials import upsert_credentials
 from tenants.models import Tenant, TenantSecret
 from tenants.services import tenant_disable, tenant_mark_uninstalled
 from tenants.signals import credentials_changed
-from tests.supervisor.conftest import server_command
+from tests.supervisor.conftest import python_for_nobody, server_command, unused_uid_block
 from tests.supervisor.test_failures import wait_until
+from tests.supervisor.test_processes import as_root
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,3 +114,24 @@ async def test_a_raw_revoke_signal_closes_the_child(bridge):
         revoke=True,
     )
     assert await wait_until(lambda: not is_running(pid))
+
+
+@as_root
+async def test_under_a_uid_range_one_tenants_child_cannot_read_anothers_token(bridge, settings):
+    uids = unused_uid_block()
+    if uids is None:
+        pytest.skip("the uids set aside for this test run are in use on this machine")
+    settings.MCP_CHILD_UIDS = uids[:2]
+    settings.MCP_SERVER_COMMAND = list(server_command(python=python_for_nobody() or ""))
+    acme = await sync_to_async(make_tenant)("acme", "access-acme-0123456789")
+    beta = await sync_to_async(make_tenant)("beta", "access-beta-0123456789")
+    async with (
+        get_registry().acquire(acme) as acme_child,
+        get_registry().acquire(beta) as beta_child,
+    ):
+        probe = await acme_child.call_tool("read_file", {"path": f"/proc/{beta_child.pid}/environ"})
+        owners = {os.stat(f"/proc/{c.pid}").st_uid for c in (acme_child, beta_child)}
+    assert "access-beta-0123456789" not in probe.content[0].text
+    assert probe.content[0].text == "refused: PermissionError"
+    assert len(owners) == 2
+    assert owners <= set(uids[:2])

@@ -1,18 +1,25 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import shutil
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from mcpbridge.supervisor.processes import is_running
+from mcpbridge.supervisor.processes import is_running, uids_running
 from mcpbridge.supervisor.spec import ChildSpec
 from mcpbridge.supervisor.supervisor import SpecBuilder, Supervisor, SupervisorConfig
 
 SERVER = Path(__file__).with_name("mcp_server.py")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NOBODY = 65534
 
 
 def server_command(
@@ -109,3 +116,79 @@ def with_version(spec: ChildSpec, version: int) -> ChildSpec:
 
 def exists(path: str | Path) -> bool:
     return os.path.lexists(path)
+
+
+@functools.cache
+def python_for_nobody() -> str | None:
+    """An interpreter that uid 65534 may run (this one may live in root's home)."""
+    for python in (sys.executable, "/usr/local/bin/python3", "/usr/bin/python3"):
+        if os.geteuid() != 0 or not os.path.exists(python):
+            continue
+        try:
+            subprocess.run([python, "-c", "pass"], user=NOBODY, group=NOBODY, check=True)
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        return python
+    return None
+
+
+@dataclass(frozen=True)
+class OtherUidStage:
+    """What code run as uid 65534 needs from this checkout, where that uid can read it."""
+
+    python: str
+    root: Path  # holds the test MCP server and the mcpbridge.supervisor package
+
+    @property
+    def server(self) -> Path:
+        return self.root / SERVER.name
+
+
+def _stage(root: Path) -> None:
+    package = REPO_ROOT / "mcpbridge"
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(package / "supervisor", root / "mcpbridge" / "supervisor", ignore=skip)
+    shutil.copy(package / "__init__.py", root / "mcpbridge" / "__init__.py")
+    shutil.copy(SERVER, root / SERVER.name)
+    for path in [root, *root.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+def _readable_by_nobody(stage: OtherUidStage) -> str:
+    """Why uid 65534 cannot import the staged package, or "" when it can."""
+    result = subprocess.run(
+        [stage.python, "-c", "import mcpbridge.supervisor.processes"],
+        user=NOBODY,
+        group=NOBODY,
+        env={"PATH": os.defpath, "PYTHONPATH": str(stage.root)},
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stderr.strip()[-300:] if result.returncode else ""
+
+
+@pytest.fixture(scope="session")
+def other_uid_stage() -> Iterator[OtherUidStage]:
+    # A newcomer's checkout sits in a private home (mode 0700) that another uid cannot
+    # enter: what runs as that uid gets a world-readable copy of just what it needs.
+    python = python_for_nobody()
+    if python is None:
+        pytest.skip("switching uid needs root and an interpreter that uid 65534 can run")
+    stage = OtherUidStage(python=python, root=Path(tempfile.mkdtemp(prefix="ghlhub-")))
+    try:
+        _stage(stage.root)
+        problem = _readable_by_nobody(stage)
+        if problem:
+            pytest.skip(f"uid 65534 cannot read a copy in {stage.root}: {problem}")
+        yield stage
+    finally:
+        shutil.rmtree(stage.root, ignore_errors=True)
+
+
+def unused_uid_block() -> range | None:
+    """Eight uids no process runs as, apart from those of a test run in another process."""
+    base = 30_000 + (os.getpid() % 2_000) * 8
+    block = range(base, base + 8)
+    return None if uids_running(block) else block

@@ -2,8 +2,8 @@
 
 Startup flags: --crash-on-start, --hang-on-init, --stderr-at-start BYTES, --ignore-eof,
 --ignore-sigterm, --page-size N. Tools: echo, sleep, hang, freeze, crash, stderr, env,
-pid, change_tools, grandchild, fail, error_result, say_token, null_result,
-deep_result; and, callable but not listed, detached_grandchild and stdout_noise.
+pid, change_tools, grandchild, escape, read_file, fail, error_result, say_token,
+null_result, deep_result; and, callable but not listed, stdout_noise.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _write_lock = threading.Lock()
 _frozen = threading.Event()
 _tools = ["echo", "sleep", "hang", "freeze", "crash", "stderr", "env", "pid"]
 _tools += ["change_tools", "grandchild", "fail", "error_result", "say_token", "null_result"]
-_tools += ["deep_result"]
+_tools += ["deep_result", "escape", "read_file"]
 
 
 def send(message: dict[str, Any]) -> None:
@@ -70,13 +70,6 @@ def tool_grandchild(request: dict[str, Any], args: dict[str, Any]) -> dict[str, 
     return text(str(process.pid))
 
 
-def tool_detached_grandchild(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
-    # setsid() before exec: out of the child's process group and session from its first
-    # instruction, as a daemonising helper would be.
-    process = subprocess.Popen(["sleep", "300"], start_new_session=True)
-    return text(str(process.pid))
-
-
 def tool_stdout_noise(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     """Lines that are not JSON-RPC on stdout (a debug print left in a server), then the answer."""
     token = os.environ.get("GHL_ACCESS_TOKEN", "")
@@ -86,6 +79,27 @@ def tool_stdout_noise(request: dict[str, Any], args: dict[str, Any]) -> dict[str
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
     return text("noisy")
+
+
+def tool_escape(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    # A process in a session of its own, with no pipe of ours: signals to the child's
+    # group and the end of its pipes both miss it.
+    process = subprocess.Popen(
+        ["sleep", "300"],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return text(str(process.pid))
+
+
+def tool_read_file(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    try:
+        with open(str(args["path"]), "rb") as file:
+            return text(file.read().decode(errors="replace"))
+    except OSError as exc:
+        return text(f"refused: {type(exc).__name__}", is_error=True)
 
 
 def tool_hang(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
@@ -110,8 +124,9 @@ TOOLS = {
     "pid": lambda request, args: text(str(os.getpid())),
     "change_tools": tool_change_tools,
     "grandchild": tool_grandchild,
-    "detached_grandchild": tool_detached_grandchild,
     "stdout_noise": tool_stdout_noise,
+    "escape": tool_escape,
+    "read_file": tool_read_file,
     "error_result": lambda request, args: text("bad input", is_error=True),
     "say_token": lambda request, args: (
         sys.stderr.write(f"token is {os.environ.get('GHL_ACCESS_TOKEN')}\n"),

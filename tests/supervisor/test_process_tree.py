@@ -57,7 +57,7 @@ def exits() -> Iterator[Callable[[int], Exit]]:
 
 
 async def detached_grandchild(client) -> int:
-    pid = int((await client.call_tool("detached_grandchild")).content[0].text)
+    pid = int((await client.call_tool("escape")).content[0].text)
     assert os.getsid(pid) == pid  # its own session, out of the child's process group
     return pid
 

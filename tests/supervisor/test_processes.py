@@ -2,14 +2,11 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,86 +18,25 @@ from mcpbridge.supervisor.processes import (
     worker_id,
 )
 from mcpbridge.supervisor.supervisor import Supervisor
-from tests.conftest import REPO_ROOT
-from tests.supervisor.conftest import SERVER, exists, fixed, make_spec
+from tests.supervisor.conftest import (
+    NOBODY,
+    SERVER,
+    OtherUidStage,
+    exists,
+    fixed,
+    make_spec,
+    python_for_nobody,
+)
 from tests.supervisor.test_supervisor import read_environ
 
 WORKER = Path(__file__).with_name("worker.py")
-NOBODY = 65534
 
 
-def _python_for_nobody() -> str | None:
-    """An interpreter that uid 65534 may run (this one may live in root's home)."""
-    for python in (sys.executable, "/usr/local/bin/python3", "/usr/bin/python3"):
-        if os.geteuid() != 0 or not os.path.exists(python):
-            continue
-        try:
-            subprocess.run([python, "-c", "pass"], user=NOBODY, group=NOBODY, check=True)
-        except (OSError, subprocess.CalledProcessError):
-            continue
-        return python
-    return None
-
-
-PYTHON_FOR_NOBODY = _python_for_nobody()
+PYTHON_FOR_NOBODY = python_for_nobody()
 as_root = pytest.mark.skipif(
     PYTHON_FOR_NOBODY is None,
     reason="switching uid needs root and an interpreter that uid 65534 can run",
 )
-
-
-@dataclass(frozen=True)
-class OtherUidStage:
-    """What code run as uid 65534 needs from this checkout, where that uid can read it."""
-
-    python: str
-    root: Path  # holds the test MCP server and the mcpbridge.supervisor package
-
-    @property
-    def server(self) -> Path:
-        return self.root / SERVER.name
-
-
-def _stage(root: Path) -> None:
-    package = REPO_ROOT / "mcpbridge"
-    skip = shutil.ignore_patterns("__pycache__")
-    shutil.copytree(package / "supervisor", root / "mcpbridge" / "supervisor", ignore=skip)
-    shutil.copy(package / "__init__.py", root / "mcpbridge" / "__init__.py")
-    shutil.copy(SERVER, root / SERVER.name)
-    for path in [root, *root.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-
-
-def _readable_by_nobody(stage: OtherUidStage) -> str:
-    """Why uid 65534 cannot import the staged package, or "" when it can."""
-    result = subprocess.run(
-        [stage.python, "-c", "import mcpbridge.supervisor.processes"],
-        user=NOBODY,
-        group=NOBODY,
-        env={"PATH": os.defpath, "PYTHONPATH": str(stage.root)},
-        cwd="/",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stderr.strip()[-300:] if result.returncode else ""
-
-
-@pytest.fixture(scope="session")
-def other_uid_stage() -> Iterator[OtherUidStage]:
-    # A newcomer's checkout sits in a private home (mode 0700) that another uid cannot
-    # enter: what runs as that uid gets a world-readable copy of just what it needs.
-    if PYTHON_FOR_NOBODY is None:
-        pytest.skip("switching uid needs root and an interpreter that uid 65534 can run")
-    stage = OtherUidStage(python=PYTHON_FOR_NOBODY, root=Path(tempfile.mkdtemp(prefix="ghlhub-")))
-    try:
-        _stage(stage.root)
-        problem = _readable_by_nobody(stage)
-        if problem:
-            pytest.skip(f"uid 65534 cannot read a copy in {stage.root}: {problem}")
-        yield stage
-    finally:
-        shutil.rmtree(stage.root, ignore_errors=True)
 
 
 def wait_gone(pids: list[int], within: float = 120.0) -> bool:
@@ -132,16 +68,28 @@ def workers() -> Iterator[list[subprocess.Popen]]:
 
 
 def start_worker(
-    workers: list, root: Path, death: str, stage: OtherUidStage | None = None
+    workers: list,
+    root: Path,
+    death: str,
+    stage: OtherUidStage | None = None,
+    uids: str = str(NOBODY),
 ) -> tuple:
-    """A worker with one child (and its grandchild); with a ``stage``, the child runs as 65534."""
-    args = [sys.executable, str(WORKER), str(root), death]
-    if stage is not None:
-        args += [str(NOBODY), stage.python, str(stage.server)]
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
-    workers.append(process)
+    """A worker with one child (and its grandchild); with a ``stage``, the child runs as
+    ``uids``: 65534, another uid, or one of a range ``FIRST-LAST``."""
+    process = spawn_worker(workers, root, death, stage, uids)
     child, grandchild = (int(pid) for pid in process.stdout.readline().split())
     return process, child, grandchild
+
+
+def spawn_worker(
+    workers: list, root: Path, death: str, stage: OtherUidStage | None, uids: str
+) -> subprocess.Popen:
+    args = [sys.executable, str(WORKER), str(root), death]
+    if stage is not None:
+        args += [uids, stage.python, str(stage.server)]
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+    workers.append(process)
+    return process
 
 
 def kill_all(pids: list[int]) -> None:

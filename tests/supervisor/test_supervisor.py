@@ -129,9 +129,9 @@ async def test_a_tool_list_spread_over_pages_is_read_whole(supervisor: Superviso
     spec = make_spec("acme", flags=("--page-size", "3"))
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
-    assert len(names) == 15
+    assert len(names) == 17
     assert names[0] == "echo"
-    assert names[-1] == "deep_result"
+    assert names[-1] == "read_file"
 
 
 async def test_a_tool_error_result_comes_back_as_a_result(supervisor: Supervisor):
