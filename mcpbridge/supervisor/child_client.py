@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float, float | None, str | None], Awaitable[None]]
+REDACTED = "[redacted]"
 
 
 class ChildClient:
@@ -72,6 +74,8 @@ class ChildClient:
         child = self._live()
         started = time.perf_counter()
         outcome = "error"
+        if progress_callback is not None:
+            progress_callback = _scrubbed_progress(progress_callback, child)
         try:
             result: types.CallToolResult = await self._bounded(
                 child,
@@ -79,7 +83,7 @@ class ChildClient:
                 lambda: child.call_tool(name, arguments, progress_callback),
             )
             outcome = "tool_error" if result.is_error else "ok"
-            return result
+            return result_scrubbed(result, child.spec.secrets)
         except CallTimeoutError:
             outcome = "timeout"
             raise
@@ -109,3 +113,43 @@ class ChildClient:
         except (ValidationError, RuntimeError) as exc:
             logger.warning("MCP child for %s answered badly: %s", child.spec.tag, exc)
             raise ToolCallFailedError() from None
+
+
+# A tenant's own token can come back in what its child answers: GHL puts request
+# details in some error bodies, and a server may echo its environment. Nothing a child
+# answers reaches a page, the model or a stored conversation with it.
+
+
+def _secret_forms(secrets: tuple[str, ...]) -> list[tuple[str, str]]:
+    # As it appears in the JSON of the result: written as is, or escaped.
+    forms: list[tuple[str, str]] = []
+    for secret in secrets:
+        if secret:
+            forms.append((secret, REDACTED))
+            escaped = json.dumps(secret)[1:-1]
+            if escaped != secret:
+                forms.append((escaped, REDACTED))
+    return forms
+
+
+def result_scrubbed(result: types.CallToolResult, secrets: tuple[str, ...]) -> types.CallToolResult:
+    """``result`` with every occurrence of ``secrets`` replaced, anywhere in it."""
+    forms = _secret_forms(secrets)
+    if not forms:
+        return result
+    encoded = result.model_dump_json(by_alias=True, exclude_unset=True)
+    if not any(form in encoded for form, _ in forms):
+        return result
+    for form, replacement in forms:
+        encoded = encoded.replace(form, replacement)
+    logger.warning("a tool result held the tenant's token; it was redacted")
+    return types.CallToolResult.model_validate_json(encoded)
+
+
+def _scrubbed_progress(callback: ProgressCallback, child: Child) -> ProgressCallback:
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        if message:
+            message = child.config.redact(message, child.spec.secrets)
+        await callback(done, total, message)
+
+    return progress

@@ -20,6 +20,7 @@ from mcpbridge.registry import get_registry, health_detail, on_credentials_chang
 from mcpbridge.supervisor.errors import ChildStoppedError, TenantUnavailableError
 from mcpbridge.supervisor.processes import is_running
 from tests.supervisor.conftest import server_command
+from tests.supervisor.mcp_server import environment_of
 from tests.supervisor.test_failures import wait_until
 
 
@@ -79,7 +80,7 @@ async def store(monkeypatch, settings, tmp_path) -> AsyncIterator[CredentialStor
 async def child_env(tenant: StandInTenant) -> tuple[int, dict[str, str]]:
     async with get_registry().acquire(tenant) as client:
         result = await client.call_tool("env")
-    return client.pid, json.loads(result.content[0].text)
+    return client.pid, environment_of(result)
 
 
 async def test_a_tenants_child_gets_its_token_location_and_base_url(store: CredentialStore):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 import os
 from collections.abc import AsyncIterator
 
@@ -21,6 +20,7 @@ from tenants.models import Tenant, TenantSecret
 from tenants.services import tenant_disable, tenant_mark_uninstalled
 from tenants.signals import credentials_changed
 from tests.supervisor.conftest import python_for_nobody, server_command, unused_uid_block
+from tests.supervisor.mcp_server import environment_of
 from tests.supervisor.test_failures import wait_until
 from tests.supervisor.test_processes import as_root
 
@@ -57,7 +57,7 @@ def make_tenant(slug: str, token: str) -> Tenant:
 async def env_of(tenant: Tenant) -> tuple[int, dict[str, str]]:
     async with get_registry().acquire(tenant) as client:
         result = await client.call_tool("env")
-    return client.pid, json.loads(result.content[0].text)
+    return client.pid, environment_of(result)
 
 
 async def test_a_tenants_child_runs_on_its_stored_token_and_location(bridge):

@@ -2,7 +2,7 @@
 
 Startup flags: --crash-on-start, --hang-on-init, --stderr-at-start BYTES, --ignore-eof,
 --ignore-sigterm, --page-size N. Tools: echo, sleep, hang, freeze, crash, stderr, env,
-pid, change_tools, grandchild, escape, read_file, fail, error_result, say_token,
+pid, change_tools, grandchild, escape, read_file, leak_token, fail, error_result, say_token,
 null_result, deep_result; and, callable but not listed, stdout_noise.
 """
 
@@ -21,7 +21,7 @@ _write_lock = threading.Lock()
 _frozen = threading.Event()
 _tools = ["echo", "sleep", "hang", "freeze", "crash", "stderr", "env", "pid"]
 _tools += ["change_tools", "grandchild", "fail", "error_result", "say_token", "null_result"]
-_tools += ["deep_result", "escape", "read_file"]
+_tools += ["deep_result", "escape", "read_file", "leak_token"]
 
 
 def send(message: dict[str, Any]) -> None:
@@ -29,6 +29,12 @@ def send(message: dict[str, Any]) -> None:
     with _write_lock:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+
+
+def environment_of(result: Any) -> dict[str, str]:
+    """The environment the ``env`` tool reported, from its call result."""
+    encoded = json.loads(result.content[0].text)
+    return {name: bytes.fromhex(value).decode() for name, value in encoded.items()}
 
 
 def reply(request_id: Any, result: dict[str, Any]) -> None:
@@ -81,6 +87,19 @@ def tool_stdout_noise(request: dict[str, Any], args: dict[str, Any]) -> dict[str
     return text("noisy")
 
 
+def tool_leak_token(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
+    """The tenant's token in a progress message, the text and the structured content, as a
+    server echoing an upstream error body would send it."""
+    token = os.environ.get("GHL_ACCESS_TOKEN", "")
+    progress = request["params"].get("_meta", {}).get("progressToken")
+    if progress is not None:
+        params = {"progressToken": progress, "progress": 1, "message": f"using {token}"}
+        send({"jsonrpc": "2.0", "method": "notifications/progress", "params": params})
+    result = text(f'GHL said: {{"message": "bad request", "authorization": "Bearer {token}"}}')
+    result["structuredContent"] = {"echo": {"headers": [f"Bearer {token}"]}, "ok": False}
+    return result
+
+
 def tool_escape(request: dict[str, Any], args: dict[str, Any]) -> dict[str, Any]:
     # A process in a session of its own, with no pipe of ours: signals to the child's
     # group and the end of its pipes both miss it.
@@ -120,12 +139,16 @@ TOOLS = {
     "freeze": tool_freeze,
     "crash": lambda request, args: os._exit(int(args.get("code", 9))),
     "stderr": lambda request, args: (write_stderr(int(args.get("bytes", 0))), text("written"))[1],
-    "env": lambda request, args: text(json.dumps(dict(os.environ))),
+    # Hex, so that the bridge's scrubbing of the tenant's token leaves it for tests to read.
+    "env": lambda request, args: text(
+        json.dumps({k: v.encode().hex() for k, v in os.environ.items()})
+    ),
     "pid": lambda request, args: text(str(os.getpid())),
     "change_tools": tool_change_tools,
     "grandchild": tool_grandchild,
     "stdout_noise": tool_stdout_noise,
     "escape": tool_escape,
+    "leak_token": tool_leak_token,
     "read_file": tool_read_file,
     "error_result": lambda request, args: text("bad input", is_error=True),
     "say_token": lambda request, args: (

@@ -165,6 +165,29 @@ async def test_child_stderr_is_logged_redacted_and_tagged_with_its_tenant(
     assert token not in caplog.text
 
 
+async def test_the_tenants_token_never_comes_back_in_a_result_or_progress(
+    supervisor: Supervisor, caplog: pytest.LogCaptureFixture
+):
+    spec = make_spec("acme")
+    token = spec.env["GHL_ACCESS_TOKEN"]
+    messages: list[str | None] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        messages.append(message)
+
+    async with supervisor.acquire("acme", fixed(spec), version=1) as client:
+        result = await client.call_tool("leak_token", progress_callback=progress)
+        clean = await client.call_tool("echo", {"text": "nothing secret"})
+
+    dumped = result.model_dump_json()
+    assert token not in dumped
+    assert result.content[0].text.endswith('"authorization": "Bearer [redacted]"}')
+    assert result.structured_content == {"echo": {"headers": ["Bearer [redacted]"]}, "ok": False}
+    assert messages == ["using [redacted]"]
+    assert clean.content[0].text == "nothing secret"
+    assert token not in caplog.text
+
+
 async def test_a_child_that_hangs_at_initialise_hits_the_init_timeout(
     supervisor_factory: Callable[..., Supervisor],
 ):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import stat
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from mcpbridge.supervisor import metrics
 from mcpbridge.supervisor.errors import CallTimeoutError, ChildStoppedError, ToolCallFailedError
 from mcpbridge.supervisor.supervisor import Supervisor
 from tests.supervisor.conftest import exists, fixed, make_spec, server_command
+from tests.supervisor.mcp_server import environment_of
 
 ALLOWED = {"GHL_ACCESS_TOKEN", "GHL_API_KEY", "GHL_LOCATION_ID", "GHL_BASE_URL"}
 ALLOWED |= {"PATH", "LANG", "HOME"}
@@ -81,7 +81,7 @@ async def test_the_environment_a_child_sees_is_the_one_it_was_given(supervisor: 
     spec = make_spec("acme")
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         result = await client.call_tool("env")
-    seen = json.loads(result.content[0].text)
+    seen = environment_of(result)
     assert set(seen) == ALLOWED
     assert seen["GHL_ACCESS_TOKEN"] == spec.env["GHL_ACCESS_TOKEN"]
 
@@ -129,9 +129,9 @@ async def test_a_tool_list_spread_over_pages_is_read_whole(supervisor: Superviso
     spec = make_spec("acme", flags=("--page-size", "3"))
     async with supervisor.acquire("acme", fixed(spec), version=1) as client:
         names = [tool.name for tool in (await client.list_tools()).tools]
-    assert len(names) == 17
+    assert len(names) == 18
     assert names[0] == "echo"
-    assert names[-1] == "read_file"
+    assert names[-1] == "leak_token"
 
 
 async def test_a_tool_error_result_comes_back_as_a_result(supervisor: Supervisor):

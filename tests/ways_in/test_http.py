@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from mcpbridge.sandbox import DENTAL, ROOFING
+from tenants.credentials import get_tenant_secrets
 from tenants.models import Membership
 from tenants.services import tenant_disable
 from tests.supervisor.test_failures import wait_until
@@ -367,3 +368,21 @@ async def test_a_cache_outage_lets_calls_through_without_rate_headers(world, set
     response = await client.post("/mcp/acme/tool/get_location", {})
     assert result_json(response)["location"]["id"] == DENTAL
     assert "RateLimit-Remaining" not in response
+
+
+async def test_the_tenants_token_in_a_tool_result_never_reaches_the_caller(test_server, sockets):
+    token = (await sync_to_async(get_tenant_secrets)(test_server.acme)).access_token
+    response = await Api(bearer(test_server.acme_token)).post("/mcp/acme/tool/leak_token", {})
+    assert response.status_code == 200, response.content
+    assert token not in response.content.decode()
+    assert "Bearer [redacted]" in response.content.decode()
+
+    socket = await sockets("acme", user=test_server.member)
+    await socket.open()
+    await socket.send({"type": "tools.call", "id": "t", "name": "leak_token", "progress": True})
+    events = [await socket.event()]
+    while events[-1]["type"] not in ("tool.result", "tool.error"):
+        events.append(await socket.event())
+    assert events[-1]["type"] == "tool.result"
+    assert token not in json.dumps(events)
+    await socket.close()
