@@ -26,6 +26,7 @@ from django.utils import timezone
 from mcpbridge.sandbox import Sandbox
 from tenants.access import api_token_create
 from tenants.models import ApiToken, Membership, Tenant, TenantSecret
+from tests.database_faults import db_connection_killer, db_outage  # noqa: F401 (fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # How long a test waits on an answer it is owed: a bound against a hang only, far beyond

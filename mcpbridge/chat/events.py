@@ -79,6 +79,7 @@ class ChatErrorEvent(TypedDict):
     conversation: int | None
     code: str
     message: str
+    retry_after: NotRequired[float]
 
 
 ChatEvent = (

@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.urls import reverse
 
 from config.errors import HubError
+from config.jsonapi import unexpected_error
 from mcpbridge.chat.agent.loop import AgentLoop
 from mcpbridge.chat.agent.model_client import AgentConfig, ModelNotConfiguredError
 from mcpbridge.chat.conversations import (
@@ -28,7 +29,7 @@ from mcpbridge.chat.conversations import (
     conversation_history,
     title_from,
 )
-from mcpbridge.chat.events import ChatEvent, Emit
+from mcpbridge.chat.events import ChatErrorEvent, ChatEvent, Emit
 from mcpbridge.chat.leases import (
     ConversationBusyError,
     ConversationLease,
@@ -51,6 +52,22 @@ INTERNAL_ERROR = "Something went wrong on our side. The conversation is kept; tr
 # Added to the model's timeout: even when that is short, a renewal that runs late (a busy
 # worker, a slow cache) must not let a running turn's lease lapse.
 LEASE_MARGIN = 30
+
+
+# Pauses between attempts to store a turn's messages while the database is away: a
+# restart or a failover should cost the user nothing.
+RECORD_RETRY_DELAYS: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 4.0)
+
+
+class TurnNotSavedError(HubError):
+    """The database stayed away: what the user saw of this turn is not in the history."""
+
+    code = "not_saved"
+    default_message = (
+        "The hub's database is not answering, so this answer was not saved and will be "
+        "missing from the conversation after a reload. Copy what you need and try again "
+        "in a moment."
+    )
 
 
 class ChatRefusedError(HubError):
@@ -144,11 +161,27 @@ def _recorder(conversation: Conversation, emit: Emit) -> Any:
     append = database_sync_to_async(conversation_append)
 
     async def record(messages: list[ChatMessage]) -> None:
-        await append(conversation=conversation, messages=messages)
+        # Shown first: the user keeps the answer on the page even if it cannot be stored.
         for message in messages:
             if message.role == "assistant" and message.content:
                 html = str(markdown_html(message.content))
                 await emit({"type": "chat.text", "conversation": conversation.pk, "html": html})
+        for delay in (*RECORD_RETRY_DELAYS, None):
+            try:
+                # One transaction: an attempt that failed stored nothing, so another is safe.
+                await append(conversation=conversation, messages=messages)
+                return
+            except DatabaseError as exc:
+                if delay is None:
+                    logger.warning(
+                        "conversation %s: the turn was not saved: %s", conversation.pk, exc
+                    )
+                    raise TurnNotSavedError() from exc
+                logger.warning(
+                    "conversation %s: the database did not take the turn; retrying",
+                    conversation.pk,
+                )
+                await asyncio.sleep(delay)
 
     return record
 
@@ -240,13 +273,23 @@ async def _answer(
     )
     try:
         await loop.run(history)
-    except Exception:
-        logger.exception("chat turn failed in conversation %s", conversation.pk)
+    except TurnNotSavedError as exc:
         await emit(
             {
                 "type": "chat.error",
                 "conversation": conversation.pk,
-                "code": "internal_error",
-                "message": INTERNAL_ERROR,
+                "code": exc.code,
+                "message": exc.message,
             }
         )
+    except Exception as exc:
+        error = unexpected_error(exc, f"chat turn in conversation {conversation.pk}")
+        event: ChatErrorEvent = {
+            "type": "chat.error",
+            "conversation": conversation.pk,
+            "code": error.code,
+            "message": INTERNAL_ERROR if error.code == "internal_error" else error.message,
+        }
+        if error.retry_after is not None:
+            event["retry_after"] = error.retry_after
+        await emit(event)

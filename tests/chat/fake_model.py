@@ -17,6 +17,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,6 +42,8 @@ class Reply:
     drop: bool = False
     hang: bool = False
     until: threading.Event | None = None
+    # Called once the deltas are out, before the stream ends (a fault at that moment).
+    before_end: Callable[[], None] | None = None
 
     def silent(self) -> bool:
         return self.hang or (self.until is not None and not self.until.is_set())
@@ -149,6 +152,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._event(_chunk_payload(chunk_id, body, delta, None))
             if n == 0:
                 fake.note_first_chunk()
+        if reply.before_end is not None:
+            reply.before_end()
         if reply.stream_error is not None:
             self._event({"error": reply.stream_error})
         elif reply.drop:

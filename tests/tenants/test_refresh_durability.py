@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import psycopg
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import OperationalError, connection
@@ -26,39 +25,10 @@ pytestmark = [
 ]
 
 
-class ConnectionKiller:
-    """Ends every other server connection to the test database, as a restart would."""
-
-    def __init__(self) -> None:
-        db = connection.settings_dict
-        self.params = {
-            "host": db["HOST"],
-            "port": db["PORT"] or 5432,
-            "user": db["USER"],
-            "dbname": db["NAME"],
-        }
-        self.ended = 0
-
-    def __call__(self) -> None:
-        with psycopg.connect(**self.params, autocommit=True) as admin:
-            rows = admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            ).fetchall()
-        self.ended += len(rows)
-
-
 @pytest.fixture
 def expiring(tenant_factory, ghl_token_server) -> Tenant:
     ghl_token_server.state.live_refresh_tokens.add("refresh-0")
     return tenant_factory("acme", access_token="access-0", expires_in=timedelta(minutes=1))
-
-
-@pytest.fixture
-def reconnect_after():
-    """The test's own connection died with the others: open a new one for the teardown."""
-    yield
-    connection.close()
 
 
 def refreshed_and_stored(tenant: Tenant) -> None:
@@ -73,9 +43,9 @@ def refreshed_and_stored(tenant: Tenant) -> None:
 
 
 def test_the_new_pair_is_stored_on_a_new_connection_when_the_old_one_dies(
-    expiring, ghl_token_server
+    expiring, ghl_token_server, db_connection_killer
 ):
-    killer = ConnectionKiller()
+    killer = db_connection_killer
     ghl_token_server.state.before_answer = killer
 
     assert get_valid_token(expiring) == "access-1"
@@ -89,9 +59,9 @@ def test_the_new_pair_is_stored_on_a_new_connection_when_the_old_one_dies(
 
 
 async def test_the_async_refresh_stores_the_new_pair_when_the_connection_dies(
-    expiring, ghl_token_server, reconnect_after
+    expiring, ghl_token_server, db_connection_killer
 ):
-    killer = ConnectionKiller()
+    killer = db_connection_killer
     ghl_token_server.state.before_answer = killer
 
     assert await aget_valid_token(expiring) == "access-1"
@@ -101,11 +71,11 @@ async def test_the_async_refresh_stores_the_new_pair_when_the_connection_dies(
 
 
 def test_a_pair_the_database_would_not_take_is_stored_by_the_next_refresh(
-    expiring, ghl_token_server, monkeypatch
+    expiring, ghl_token_server, monkeypatch, db_connection_killer
 ):
     # The database stays away for every attempt: the caller gets the outage...
     monkeypatch.setattr(credentials, "SETTLE_RETRY_DELAYS", ())
-    ghl_token_server.state.before_answer = ConnectionKiller()
+    ghl_token_server.state.before_answer = db_connection_killer
     with pytest.raises(OperationalError):
         get_valid_token(expiring)
     ghl_token_server.state.before_answer = None

@@ -1,0 +1,83 @@
+"""PostgreSQL faults on demand, done from the server side as a restart or an outage would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from django.db import connection
+
+
+def _params(dbname: str | None = None) -> dict[str, Any]:
+    db = connection.settings_dict
+    return {
+        "host": db["HOST"],
+        "port": db["PORT"] or 5432,
+        "user": db["USER"],
+        "dbname": dbname or db["NAME"],
+        "autocommit": True,
+    }
+
+
+def _terminate_others(admin: psycopg.Connection[Any], dbname: str) -> int:
+    rows = admin.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = %s AND pid <> pg_backend_pid()",
+        [dbname],
+    ).fetchall()
+    return len(rows)
+
+
+class ConnectionKiller:
+    """Ends every other server connection to the test database, as a restart would."""
+
+    def __init__(self) -> None:
+        self.dbname = connection.settings_dict["NAME"]
+        self.ended = 0
+
+    def __call__(self) -> None:
+        with psycopg.connect(**_params()) as admin:
+            self.ended += _terminate_others(admin, self.dbname)
+
+
+class Outage:
+    """The test database refuses new connections and loses its open ones until ``end``."""
+
+    def __init__(self) -> None:
+        self.dbname = connection.settings_dict["NAME"]
+        self.started = False
+        self.happened = False
+
+    def __call__(self) -> None:
+        with psycopg.connect(**_params("postgres")) as admin:
+            admin.execute(f'ALTER DATABASE "{self.dbname}" WITH ALLOW_CONNECTIONS false')
+            self.started = self.happened = True
+            _terminate_others(admin, self.dbname)
+
+    def end(self) -> None:
+        if self.started:
+            with psycopg.connect(**_params("postgres")) as admin:
+                admin.execute(f'ALTER DATABASE "{self.dbname}" WITH ALLOW_CONNECTIONS true')
+            self.started = False
+
+
+# Fixtures (tests/conftest.py names them): the test's own connection dies with the others,
+# so each teardown opens a new one before pytest-django flushes the database.
+
+
+@pytest.fixture
+def db_connection_killer() -> Iterator[ConnectionKiller]:
+    yield ConnectionKiller()
+    connection.close()
+
+
+@pytest.fixture
+def db_outage() -> Iterator[Outage]:
+    outage = Outage()
+    try:
+        yield outage
+    finally:
+        outage.end()
+        connection.close()
