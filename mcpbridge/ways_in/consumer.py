@@ -300,6 +300,10 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         except BridgeError as exc:
             await self._error(**call_error_payload(exc), call_id=message.get("id"))
             return
+        except Exception as exc:
+            error = unexpected_error(exc, "tool list")
+            await self._error(**call_error_payload(error), call_id=message.get("id"))
+            return
         event: ToolsListResultEvent = {"type": "tools.list.result", "tools": tools}
         if "id" in message:
             event["id"] = message["id"]
@@ -324,38 +328,46 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
     async def _chat(self, message: ChatSendMessage) -> None:
         conversation = message["conversation"]
         try:
-            access = await self._access(Membership.Role.MEMBER)
+            await self._chat_checked(message)
         except CallDeniedError as exc:
             await self._chat_error(conversation, exc.code, exc.message)
             await self._close_for(exc)
-            return
+        except Exception as exc:
+            # Every chat.send ends with chat.done or chat.error, whatever failed below.
+            error = unexpected_error(exc, "chat turn")
+            await self._chat_error(conversation, error.code, error.message, error.retry_after)
+
+    async def _chat_checked(self, message: ChatSendMessage) -> None:
+        access = await self._access(Membership.Role.MEMBER)
         if self.caller.user is None:
             # Conversations belong to a person; a program calls the tools directly.
-            await self._chat_error(conversation, "forbidden", "Chat needs a signed-in user.")
+            await self._chat_error(
+                message["conversation"], "forbidden", "Chat needs a signed-in user."
+            )
             return
         with tenant_logging(access.tenant.slug):
-            try:
-                await chat_turn(
-                    tenant=access.tenant,
-                    user=self.caller.user,
-                    conversation_id=conversation,
-                    text=message["text"],
-                    emit=self._send,
-                )
-            except Exception as exc:
-                # Every chat.send ends with chat.done or chat.error, whatever failed below.
-                error = unexpected_error(exc, "chat turn")
-                await self._chat_error(conversation, error.code, error.message)
+            await chat_turn(
+                tenant=access.tenant,
+                user=self.caller.user,
+                conversation_id=message["conversation"],
+                text=message["text"],
+                emit=self._send,
+            )
 
     async def _approve(self, message: ToolApproveMessage) -> None:
         """A person's answer to a call the chat paused on: only the turn's own user, and only
         while they are a member of the tenant, may give it."""
         try:
-            access = await self._access(Membership.Role.MEMBER)
+            await self._approve_checked(message)
         except CallDeniedError as exc:
             await self._error(exc.code, exc.message, call_id=message["id"])
             await self._close_for(exc)
-            return
+        except Exception as exc:
+            error = unexpected_error(exc, "approval")
+            await self._error(**call_error_payload(error), call_id=message["id"])
+
+    async def _approve_checked(self, message: ToolApproveMessage) -> None:
+        access = await self._access(Membership.Role.MEMBER)
         user = self.caller.user
         sent = user is not None and await approval_decide(
             conversation=message["conversation"],
@@ -434,13 +446,17 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         }
         await self._send(event)
 
-    async def _chat_error(self, conversation: int | None, code: str, message: str) -> None:
+    async def _chat_error(
+        self, conversation: int | None, code: str, message: str, retry_after: float | None = None
+    ) -> None:
         event: ChatErrorEvent = {
             "type": "chat.error",
             "conversation": conversation,
             "code": code,
             "message": message,
         }
+        if retry_after is not None:
+            event["retry_after"] = retry_after
         await self._send(event)
 
     async def _error(

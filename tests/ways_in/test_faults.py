@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django.db import OperationalError
+from asgiref.sync import sync_to_async
+from django.db import OperationalError, connection
 
 from mcpbridge.ways_in import consumer, http_views
 from tests.ways_in.conftest import Api
@@ -69,3 +70,38 @@ async def test_a_chat_send_gets_a_chat_error_when_the_turn_fails_unexpectedly(
     event = await socket.event()
     assert (event["type"], event["code"]) == ("chat.error", "service_unavailable")
     assert event["conversation"] is None
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="stops the test database's connections; set DATABASE_URL",
+)
+async def test_during_a_real_database_outage_every_way_in_still_answers(
+    world, sockets, db_outage, monkeypatch
+):
+    from mcpbridge.chat import turns
+
+    monkeypatch.setattr(turns, "RECORD_RETRY_DELAYS", ())
+    socket = await sockets("acme", user=world.member)
+    await socket.open()
+    await sync_to_async(db_outage)()
+
+    await socket.send({"type": "tools.call", "id": "c", "name": "get_location"})
+    event = await socket.final("c")
+    assert (event["type"], event["code"]) == ("tool.error", "service_unavailable")
+    await socket.send({"type": "tools.list", "id": "l"})
+    event = await socket.until(lambda e: e.get("id") == "l")
+    assert (event["type"], event["code"]) == ("error", "service_unavailable")
+    await socket.send({"type": "chat.send", "conversation": None, "text": "Hello"})
+    event = await socket.until(lambda e: e["type"] in ("chat.done", "chat.error"))
+    assert (event["type"], event["code"]) == ("chat.error", "service_unavailable")
+    response = await Api({"Authorization": f"Bearer {world.acme_token}"}).post(
+        "/mcp/acme/tool/get_location", {}
+    )
+    assert (response.status_code, response.json()["code"]) == (503, "service_unavailable")
+    assert response["Retry-After"] == str(response.json()["retry_after"])
+
+    # The database is back: the same socket serves again.
+    await sync_to_async(db_outage.end)()
+    await socket.send({"type": "tools.call", "id": "d", "name": "get_location"})
+    assert (await socket.final("d"))["type"] == "tool.result"
