@@ -286,14 +286,45 @@ TEMPLATES = [
 DATABASES = {
     "default": env_db_url("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+
+
+def postgres_pool(*, conn_max_age: int) -> dict[str, int | float] | None:
+    """The worker's PostgreSQL pool (psycopg_pool's options), None when it is off.
+
+    Under daphne every request runs its ORM work in a thread of its own, and a kept
+    connection is per thread: without a pool a worker's connections grow with its
+    traffic until PostgreSQL refuses clients. With one, at most ``max_size`` are open;
+    a connection goes back to the pool as soon as its thread closes it.
+    """
+    max_size = env_int("DB_POOL_MAX_SIZE", 10)
+    if max_size == 0:
+        return None
+    min_size = env_int("DB_POOL_MIN_SIZE", 2)
+    if min_size > max_size:
+        raise _invalid("DB_POOL_MIN_SIZE", f"at most DB_POOL_MAX_SIZE ({max_size})", min_size)
+    if conn_max_age != 0:
+        # Django refuses a pool with persistent connections: the pool keeps them instead.
+        raise _invalid(
+            "DB_CONN_MAX_AGE", "0 while the pool is on (DB_POOL_MAX_SIZE > 0)", conn_max_age
+        )
+    return {
+        "min_size": min_size,
+        "max_size": max_size,
+        "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+    }
+
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
     # A dead or black-holed database must not hang a request (or /health).
     DATABASES["default"]["OPTIONS"].setdefault(
         "connect_timeout", env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
     )
+    _pool = postgres_pool(conn_max_age=DATABASES["default"]["CONN_MAX_AGE"])
+    if _pool is not None:
+        DATABASES["default"]["OPTIONS"]["pool"] = _pool
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads of one ASGI worker write; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})
@@ -309,13 +340,19 @@ REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 2.0)
 # How long channels_redis blocks in one BZPOPMIN (its default, RedisChannelLayer.brpop_timeout).
 CHANNEL_LAYER_BRPOP_TIMEOUT = 5
 
+# Connections of one worker to Redis, for the cache and for the channel layer each; a
+# caller finding all in use waits for one up to REDIS_TIMEOUT (config.redis_pools).
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 10, minimum=1)
+
 if REDIS_URL:
     CACHES: dict[str, dict[str, Any]] = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_pools.SharedPoolRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "ghlhub"),
             "OPTIONS": {
+                "max_connections": REDIS_MAX_CONNECTIONS,
+                "timeout": REDIS_TIMEOUT,
                 "socket_connect_timeout": REDIS_TIMEOUT,
                 "socket_timeout": REDIS_TIMEOUT,
             },
@@ -323,11 +360,13 @@ if REDIS_URL:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "config.redis_pools.BoundedRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
+                        "max_connections": REDIS_MAX_CONNECTIONS,
+                        "timeout": REDIS_TIMEOUT,
                         "socket_connect_timeout": REDIS_TIMEOUT,
                         # receive() blocks in BZPOPMIN for the layer's brpop timeout;
                         # redis-py's own default read timeout (5 s) equals it, so an
@@ -598,6 +637,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # The database pool logs each connection it opens at INFO; failures are WARNINGs.
+        "psycopg.pool": {"level": "WARNING"},
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
         # The openai SDK's HTTP client logs every request at INFO.

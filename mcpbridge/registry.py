@@ -26,8 +26,8 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import sync_to_async
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from config.logging import redact
@@ -72,7 +72,7 @@ async def tenant_child_credentials(tenant: Tenant) -> Any:
 
     try:
         await aget_valid_token(tenant)
-        return await sync_to_async(get_tenant_secrets)(tenant)
+        return await database_sync_to_async(get_tenant_secrets)(tenant)
     except CredentialsError as exc:
         raise unavailable(exc) from exc
 

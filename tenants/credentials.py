@@ -341,8 +341,7 @@ async def aget_valid_token_version(tenant: Tenant, *, margin: timedelta | None =
     in :func:`aget_valid_token`. Raises a :class:`CredentialsError` subclass likewise.
     """
     margin = _margin(margin)
-    rows = TenantSecret.objects.filter(tenant_id=tenant.pk).values_list("version", "expires_at")
-    row = await rows.afirst()
+    row = await _version_and_expiry(tenant.pk)
     if row is None:
         raise TenantSecretMissingError(
             f"Tenant {tenant.slug!r} has no stored GHL credentials.", tenant_slug=tenant.slug
@@ -351,7 +350,17 @@ async def aget_valid_token_version(tenant: Tenant, *, margin: timedelta | None =
     if expires_at is None or expires_at > timezone.now() + margin:
         return int(version)
     await aget_valid_token(tenant, margin=margin)
-    return int(await rows.values_list("version", flat=True).afirst() or version)
+    row = await _version_and_expiry(tenant.pk)
+    return int(row[0] if row is not None else version)
+
+
+# Through database_sync_to_async, not the ORM's own async methods: its connection goes
+# back to the pool at once instead of staying with the request until the request ends
+# (a tool call would otherwise hold one while the child works).
+@database_sync_to_async
+def _version_and_expiry(tenant_id: int) -> tuple[int, datetime | None] | None:
+    rows = TenantSecret.objects.filter(tenant_id=tenant_id).values_list("version", "expires_at")
+    return rows.first()
 
 
 def tenant_token_refresh(*, tenant: Tenant) -> int:

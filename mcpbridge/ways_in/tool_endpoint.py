@@ -11,7 +11,9 @@ from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
@@ -78,7 +80,14 @@ async def request_caller(request: HttpRequest) -> Caller:
     raw = bearer_token(request.headers.get("Authorization"))
     if raw is not None:
         return await caller_from_token(raw)
-    return caller_from_user(await request.auser())
+    return caller_from_user(await _session_user(request))
+
+
+# What request.auser() reads, but through database_sync_to_async: the connection goes
+# back to the pool at once, where auser() would keep it until the tool call has ended.
+@database_sync_to_async
+def _session_user(request: HttpRequest) -> Any:
+    return get_user(request)
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:

@@ -33,7 +33,9 @@ def test_health_is_503_naming_the_database_when_it_is_unreachable(daphne_server,
     assert response.status_code == 503
     body = response.json()
     assert body["failing"] == ["database"]
-    assert body["checks"]["database"].startswith("error")
+    # The pool keeps trying to connect while the check waits for it: refused shows as
+    # a timeout (the log names the refusal); without a pool, as an error at once.
+    assert body["checks"]["database"].startswith(("error", "timeout"))
     assert body["checks"]["cache"] == "ok"
 
 

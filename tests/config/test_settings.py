@@ -21,7 +21,15 @@ PRODUCTION_ENV = {
 
 
 def load_settings(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict:
-    for name in ("DATABASE_URL", "REDIS_URL", "FIELD_ENCRYPTION_KEY", "DB_CONN_MAX_AGE"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "FIELD_ENCRYPTION_KEY",
+        "DB_CONN_MAX_AGE",
+        "DB_POOL_MAX_SIZE",
+        "DB_POOL_MIN_SIZE",
+        "REDIS_MAX_CONNECTIONS",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -35,23 +43,73 @@ def test_it_runs_on_embedded_defaults(monkeypatch):
     assert loaded["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
 
 
-def test_database_url_switches_to_postgres_with_persistent_checked_connections(monkeypatch):
+def test_database_url_switches_to_postgres_with_a_pool_of_checked_connections(monkeypatch):
     loaded = load_settings(
         monkeypatch, DEBUG="1", DATABASE_URL="postgres://app:pw@db.internal:5432/hub"
     )
     database = loaded["DATABASES"]["default"]
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert (database["HOST"], database["NAME"]) == ("db.internal", "hub")
-    assert database["CONN_MAX_AGE"] > 0
+    # Django refuses persistent connections beside a pool: the pool keeps them.
+    assert database["CONN_MAX_AGE"] == 0
+    assert database["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10.0}
     assert database["CONN_HEALTH_CHECKS"] is True
     assert database["OPTIONS"]["connect_timeout"] == 5
 
 
-def test_redis_url_switches_channel_layer_and_cache_to_redis(monkeypatch):
-    loaded = load_settings(monkeypatch, DEBUG="1", REDIS_URL="redis://cache.internal:6379/2")
-    assert loaded["CHANNEL_LAYERS"]["default"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
-    assert loaded["CHANNEL_LAYERS"]["default"]["CONFIG"]["hosts"][0]["address"].endswith("/2")
-    assert loaded["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+def test_the_pool_is_sized_from_the_environment(monkeypatch):
+    loaded = load_settings(
+        monkeypatch,
+        DEBUG="1",
+        DATABASE_URL="postgres://app@db.internal/hub",
+        DB_POOL_MIN_SIZE="0",
+        DB_POOL_MAX_SIZE="4",
+    )
+    pool = loaded["DATABASES"]["default"]["OPTIONS"]["pool"]
+    assert (pool["min_size"], pool["max_size"]) == (0, 4)
+
+
+def test_a_pool_size_of_zero_leaves_connections_to_db_conn_max_age(monkeypatch):
+    loaded = load_settings(
+        monkeypatch,
+        DEBUG="1",
+        DATABASE_URL="postgres://app@db.internal/hub",
+        DB_POOL_MAX_SIZE="0",
+        DB_CONN_MAX_AGE="30",
+    )
+    database = loaded["DATABASES"]["default"]
+    assert "pool" not in database["OPTIONS"]
+    assert database["CONN_MAX_AGE"] == 30
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"DB_CONN_MAX_AGE": "60"}, "DB_CONN_MAX_AGE must be 0 while the pool is on"),
+        ({"DB_POOL_MIN_SIZE": "5", "DB_POOL_MAX_SIZE": "4"}, "DB_POOL_MIN_SIZE must be at most"),
+        ({"DB_POOL_TIMEOUT": "0"}, "DB_POOL_TIMEOUT"),
+    ],
+)
+def test_a_pool_that_cannot_work_is_refused_by_name(monkeypatch, env, complaint):
+    with pytest.raises(ImproperlyConfigured, match=complaint):
+        load_settings(monkeypatch, DEBUG="1", DATABASE_URL="postgres://app@db.internal/hub", **env)
+
+
+def test_the_embedded_database_has_no_pool(monkeypatch):
+    loaded = load_settings(monkeypatch, DEBUG="1", DB_POOL_MAX_SIZE="4")
+    assert "pool" not in loaded["DATABASES"]["default"]["OPTIONS"]
+
+
+def test_redis_url_switches_channel_layer_and_cache_to_bounded_redis_pools(monkeypatch):
+    loaded = load_settings(
+        monkeypatch, DEBUG="1", REDIS_URL="redis://cache.internal:6379/2", REDIS_MAX_CONNECTIONS="7"
+    )
+    layer, cache = loaded["CHANNEL_LAYERS"]["default"], loaded["CACHES"]["default"]
+    assert layer["BACKEND"] == "config.redis_pools.BoundedRedisChannelLayer"
+    assert layer["CONFIG"]["hosts"][0]["address"].endswith("/2")
+    assert layer["CONFIG"]["hosts"][0]["max_connections"] == 7
+    assert cache["BACKEND"] == "config.redis_pools.SharedPoolRedisCache"
+    assert cache["OPTIONS"]["max_connections"] == 7
 
 
 @pytest.mark.parametrize(
@@ -60,6 +118,8 @@ def test_redis_url_switches_channel_layer_and_cache_to_redis(monkeypatch):
         ("DEBUG", "maybe"),
         ("DB_CONN_MAX_AGE", "forever"),
         ("DB_CONNECT_TIMEOUT", "0"),
+        ("DB_POOL_MAX_SIZE", "-1"),
+        ("REDIS_MAX_CONNECTIONS", "0"),
         ("REDIS_TIMEOUT", "-1"),
         ("HEALTH_CHECK_TIMEOUT", "soon"),
         ("SECURE_HSTS_SECONDS", "1.5"),
@@ -69,7 +129,7 @@ def test_redis_url_switches_channel_layer_and_cache_to_redis(monkeypatch):
 )
 def test_a_bad_value_fails_with_a_message_naming_the_variable(monkeypatch, name, value):
     env = {"DEBUG": "1", name: value}
-    if name == "DB_CONN_MAX_AGE" or name == "DB_CONNECT_TIMEOUT":
+    if name.startswith("DB_"):
         env["DATABASE_URL"] = "postgres://app@localhost/hub"
     with pytest.raises(ImproperlyConfigured, match=name):
         load_settings(monkeypatch, **env)
