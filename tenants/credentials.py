@@ -23,7 +23,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
 from config.logging import tenant_logging
@@ -465,7 +465,7 @@ def _claim_wait(tenant_id: int) -> None:
     deadline = time.monotonic() + REFRESH_CLAIM_TTL.total_seconds()
     while time.monotonic() < deadline:
         time.sleep(_CLAIM_POLL_SECONDS)
-        if not _claim_live(_claim_row(tenant_id).first()):
+        if not _claim_live(_claim_row_now(tenant_id)):
             return
 
 
@@ -473,14 +473,13 @@ async def _aclaim_wait(tenant_id: int) -> None:
     deadline = time.monotonic() + REFRESH_CLAIM_TTL.total_seconds()
     while time.monotonic() < deadline:
         await asyncio.sleep(_CLAIM_POLL_SECONDS)
-        if not _claim_live(await _claim_row(tenant_id).afirst()):
+        if not _claim_live(await database_sync_to_async(_claim_row_now)(tenant_id)):
             return
 
 
-def _claim_row(tenant_id: int) -> QuerySet[TenantSecret, tuple[str, datetime | None]]:
-    return TenantSecret.objects.filter(tenant_id=tenant_id).values_list(
-        "refresh_claim", "refresh_claimed_at"
-    )
+def _claim_row_now(tenant_id: int) -> tuple[str, datetime | None] | None:
+    rows = TenantSecret.objects.filter(tenant_id=tenant_id)
+    return rows.values_list("refresh_claim", "refresh_claimed_at").first()
 
 
 def _claim_live(row: tuple[str, datetime | None] | None, *, now: datetime | None = None) -> bool:
