@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
+from django.views import defaults
 
 from config.errors import HubError
 
@@ -80,6 +83,20 @@ def method_not_allowed(allowed: str) -> JsonResponse:
     return response
 
 
+#: Where the JSON APIs live: a URL under them that no route matches is a JSON 404 as well,
+#: so that a client never has to read an HTML page (a tenant that is not a slug, a tool
+#: name with a slash).
+JSON_API_PREFIXES = ("/api/", "/mcp/", "/tools/", "/webhooks/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The ``handler404``: ``not_found`` as JSON under :data:`JSON_API_PREFIXES`, Django's
+    page elsewhere."""
+    if request.path == "/tools" or request.path.startswith(JSON_API_PREFIXES):
+        return json_error(404, "not_found", "Nothing is served at this URL.")
+    return defaults.page_not_found(request, exception)
+
+
 def bearer_challenge(code: str, message: str, *, realm: str) -> JsonResponse:
     """A 401 that tells the caller to send ``Authorization: Bearer``."""
     response = json_error(401, code, message)
@@ -91,10 +108,23 @@ def csrf_rejected(request: HttpRequest) -> bool:
     """True when a session caller's request fails Django's CSRF check.
 
     The views are ``csrf_exempt`` because bearer callers have no cookie to
-    forge; session callers are checked here, as the middleware would.
+    forge; session callers are checked here, as the middleware would. The
+    middleware looks for the token in a form body first: one that cannot be
+    parsed as the Content-Type says is refused as Django refuses it, with 400
+    ``bad_request`` (413 ``too_large`` over ``DATA_UPLOAD_MAX_MEMORY_SIZE``), in JSON.
     """
     middleware = CsrfViewMiddleware(lambda _request: HttpResponse())
-    return middleware.process_view(request, None, (), {}) is not None  # type: ignore[arg-type]  # the check never calls the view
+    try:
+        # Read (and keep) the body first: a multipart parser would consume the stream,
+        # and the view could no longer read the body as JSON.
+        _ = request.body
+        return middleware.process_view(request, None, (), {}) is not None  # type: ignore[arg-type]  # the check never calls the view
+    except RequestDataTooBig:
+        raise JsonRequestError(413, "too_large", "The body is too large.") from None
+    except (MultiPartParserError, SuspiciousOperation):
+        raise JsonRequestError(
+            400, "bad_request", "The body is not the form its Content-Type says it is."
+        ) from None
 
 
 def csrf_failed() -> JsonResponse:
@@ -117,10 +147,41 @@ def read_body(request: HttpRequest, *, limit: int) -> bytes:
     return body
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]", re.ASCII)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in ``value`` holds half of a surrogate pair (``json.loads``
+    joins whole pairs), walked without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def json_text_loads(text: str) -> Any:
+    """``json.loads``, refusing with ``ValueError`` a string escaped as a lone surrogate
+    (``"\\ud800"``): JSON's grammar allows one, but it is no text, and PostgreSQL, SQLite,
+    a child's pipe and GHL all fail on it."""
+    value = json.loads(text)
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise ValueError("A string holds a lone surrogate.")
+    return value
+
+
 def parse_json(body: bytes) -> Any:
     """The JSON value of ``body``; 400 ``invalid_json`` when it is not UTF-8 JSON."""
     try:
-        return json.loads(body.decode("utf-8"))
+        return json_text_loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise JsonRequestError(400, "invalid_json", "The body must be UTF-8 JSON.") from None
 

@@ -310,7 +310,11 @@ def postgres_pool(*, conn_max_age: int) -> dict[str, int | float] | None:
     return {
         "min_size": min_size,
         "max_size": max_size,
-        "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+        "timeout": env_float("DB_POOL_TIMEOUT", 5.0),
+        # While the database is away the pool retries with a growing pause; giving an
+        # attempt up soon lets the next request start a new one at once, so service
+        # comes back within seconds of the database, not after the pause has grown.
+        "reconnect_timeout": env_float("DB_POOL_RECONNECT_TIMEOUT", 5.0),
     }
 
 

@@ -214,7 +214,8 @@ async def tenant_tool_call(
         api_token_id=context.actor.api_token_id,
         way_in=context.way_in,
         outcome="error",
-        tool=name[:200],
+        # PostgreSQL stores no NUL character; the name may be anything a caller sent.
+        tool=name.replace("\x00", "")[:200],
         arguments=audit_arguments_text(arguments),
         conversation_id=context.conversation,
     )

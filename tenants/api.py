@@ -98,9 +98,9 @@ def tenant_credentials(request: HttpRequest) -> JsonResponse:
     caller, denied = _authenticate(request)
     if denied is not None:
         return denied
-    if caller == "session" and csrf_rejected(request):
-        return csrf_failed()
     try:
+        if caller == "session" and csrf_rejected(request):
+            return csrf_failed()
         tenant, created = upsert_credentials(_parse(read_body(request, limit=MAX_BODY_BYTES)))
     except JsonRequestError as exc:
         return error_response(exc)

@@ -7,7 +7,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from django.db import connection
+from asgiref.sync import SyncToAsync
+from django.db import connection, connections
 
 
 def _params(dbname: str | None = None) -> dict[str, Any]:
@@ -67,10 +68,16 @@ class Outage:
 # so each teardown opens a new one before pytest-django flushes the database.
 
 
+def _close_dead_connections() -> None:
+    # The test's thread, and the one thread async tests run their ORM steps in.
+    connection.close()
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
 @pytest.fixture
 def db_connection_killer() -> Iterator[ConnectionKiller]:
     yield ConnectionKiller()
-    connection.close()
+    _close_dead_connections()
 
 
 @pytest.fixture
@@ -80,4 +87,4 @@ def db_outage() -> Iterator[Outage]:
         yield outage
     finally:
         outage.end()
-        connection.close()
+        _close_dead_connections()

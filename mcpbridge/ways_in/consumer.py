@@ -11,10 +11,10 @@ per conversation: ``mcpbridge.chat.leases``); ``chat.stop`` or a disconnect canc
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -23,10 +23,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from config.errors import HubError
-from config.jsonapi import unexpected_error
+from config.jsonapi import json_text_loads, unexpected_error
 from config.logging import tenant_logging
 from mcpbridge.chat.approvals import approval_decide
-from mcpbridge.chat.events import ChatErrorEvent
+from mcpbridge.chat.events import ChatDoneEvent, ChatErrorEvent, ChatEvent, Emit
 from mcpbridge.chat.turns import chat_turn
 from mcpbridge.supervisor.errors import BridgeError
 from mcpbridge.tools import (
@@ -97,6 +97,15 @@ class FrameBudget:
             return False
         self.tokens -= 1
         return True
+
+
+@dataclass
+class ChatTurn:
+    """A ``chat.send`` being answered; ``ended`` once its ``chat.done`` or ``chat.error``
+    went out (every turn ends with one)."""
+
+    conversation: int | None
+    ended: bool = False
 
 
 class CallDeniedError(HubError):
@@ -182,7 +191,7 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             await self._error("frame_too_large", f"A message may be at most {limit} bytes.")
             return
         try:
-            content = json.loads(text_data)
+            content = json_text_loads(text_data)
         except (ValueError, RecursionError):
             await self._error("invalid_json", "A message must be JSON.")
             return
@@ -243,9 +252,11 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
                 message["conversation"], "busy", "Wait for the answer, or stop it, first."
             )
             return
-        self.chat = asyncio.create_task(self._chat(message))
+        turn = ChatTurn(message["conversation"])
+        self.chat = asyncio.create_task(self._chat(message, turn))
         self.tasks.add(self.chat)
         self.chat.add_done_callback(self.tasks.discard)
+        self.chat.add_done_callback(lambda done: self._chat_done(turn, done))
 
     async def chat_stop(self, message: ChatStopMessage) -> None:
         if self.chat is None or self.chat.done():
@@ -325,33 +336,54 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
             error = unexpected_error(exc, "tool call")
             await self._tool_error(call_id, **call_error_payload(error))
 
-    async def _chat(self, message: ChatSendMessage) -> None:
+    async def _chat(self, message: ChatSendMessage, turn: ChatTurn) -> None:
+        async def emit(event: ChatEvent) -> None:
+            turn.ended = turn.ended or event["type"] in ("chat.done", "chat.error")
+            await self._send(event)
+
+        await self._chat_turn(message, emit)
+
+    def _chat_done(self, turn: ChatTurn, task: asyncio.Task[None]) -> None:
+        # A turn stopped before it was under way (rights being checked, the conversation
+        # being opened, or not yet started) said nothing: it still ends, as stopped. Here
+        # rather than in the task: a task cancelled before it ran never sees it.
+        if task.cancelled() and not turn.ended and not self.closed:
+            done: ChatDoneEvent = {
+                "type": "chat.done",
+                "conversation": turn.conversation,
+                "stopped": True,
+                "steps": 0,
+            }
+            self._spawn(self._send(done))
+
+    async def _chat_turn(self, message: ChatSendMessage, emit: Emit) -> None:
         conversation = message["conversation"]
         try:
-            await self._chat_checked(message)
+            await self._chat_checked(message, emit)
         except CallDeniedError as exc:
-            await self._chat_error(conversation, exc.code, exc.message)
+            await emit(_chat_error_event(conversation, exc.code, exc.message))
             await self._close_for(exc)
         except Exception as exc:
             # Every chat.send ends with chat.done or chat.error, whatever failed below.
             error = unexpected_error(exc, "chat turn")
-            await self._chat_error(conversation, error.code, error.message, error.retry_after)
+            await emit(
+                _chat_error_event(conversation, error.code, error.message, error.retry_after)
+            )
 
-    async def _chat_checked(self, message: ChatSendMessage) -> None:
+    async def _chat_checked(self, message: ChatSendMessage, emit: Emit) -> None:
+        conversation = message["conversation"]
         access = await self._access(Membership.Role.MEMBER)
         if self.caller.user is None:
             # Conversations belong to a person; a program calls the tools directly.
-            await self._chat_error(
-                message["conversation"], "forbidden", "Chat needs a signed-in user."
-            )
+            await emit(_chat_error_event(conversation, "forbidden", "Chat needs a signed-in user."))
             return
         with tenant_logging(access.tenant.slug):
             await chat_turn(
                 tenant=access.tenant,
                 user=self.caller.user,
-                conversation_id=message["conversation"],
+                conversation_id=conversation,
                 text=message["text"],
-                emit=self._send,
+                emit=emit,
             )
 
     async def _approve(self, message: ToolApproveMessage) -> None:
@@ -446,18 +478,8 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         }
         await self._send(event)
 
-    async def _chat_error(
-        self, conversation: int | None, code: str, message: str, retry_after: float | None = None
-    ) -> None:
-        event: ChatErrorEvent = {
-            "type": "chat.error",
-            "conversation": conversation,
-            "code": code,
-            "message": message,
-        }
-        if retry_after is not None:
-            event["retry_after"] = retry_after
-        await self._send(event)
+    async def _chat_error(self, conversation: int | None, code: str, message: str) -> None:
+        await self._send(_chat_error_event(conversation, code, message))
 
     async def _error(
         self,
@@ -477,3 +499,17 @@ class ToolsConsumer(AsyncJsonWebsocketConsumer):
         if call_id is not None:
             event["id"] = call_id
         await self._send(event)
+
+
+def _chat_error_event(
+    conversation: int | None, code: str, message: str, retry_after: float | None = None
+) -> ChatErrorEvent:
+    event: ChatErrorEvent = {
+        "type": "chat.error",
+        "conversation": conversation,
+        "code": code,
+        "message": message,
+    }
+    if retry_after is not None:
+        event["retry_after"] = retry_after
+    return event

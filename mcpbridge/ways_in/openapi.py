@@ -16,7 +16,10 @@ _RATE_HEADER_TEXT = {
 
 # (status, description) of each error a tool endpoint may answer with.
 _LIST_ERRORS = {
-    "400": "`tenant_required`: the user belongs to several tenants and sent no `X-Tenant-ID`.",
+    "400": (
+        "`tenant_required`: the user belongs to several tenants and sent no `X-Tenant-ID`; "
+        "`bad_request`: a malformed `Content-Length`."
+    ),
     "401": "`unauthenticated`: no session and no valid API token.",
     "404": "`not_found`: no such tenant, or the caller is not one of its members.",
     "405": "`method_not_allowed`.",
@@ -28,7 +31,11 @@ _LIST_ERRORS = {
 }
 _CALL_ERRORS = {
     **_LIST_ERRORS,
-    "400": "`invalid_json` (the body is not a JSON object) or `tenant_required`.",
+    "400": (
+        "`invalid_json` (the body is not a JSON object), `tenant_required`, or `bad_request` "
+        "(a malformed `Content-Length`, or a session caller's form body that cannot be parsed "
+        "as its Content-Type says)."
+    ),
     "403": "`forbidden` (a viewer may not call tools) or `csrf_failed` (session callers).",
     "404": "`not_found` (tenant) or `unknown_tool`.",
     "413": "`too_large`: the body is over the size limit.",

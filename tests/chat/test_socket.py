@@ -82,6 +82,23 @@ async def test_stop_ends_the_turn_and_keeps_what_was_written(
     assert model_settings.wait_for(lambda: model_settings.disconnects == 1)
 
 
+async def test_a_stop_sent_right_after_the_message_still_ends_the_turn_once(
+    dental,
+    model_settings,
+    sockets,
+):
+    # Stopped before the turn was under way, it once ended with no event at all: the page
+    # waited for ever.
+    _, user = dental
+    model_settings.push(Reply(deltas=[{"content": "Never"}], hang=True))
+    socket = await chat_socket(sockets, user, "Quick, stop")
+    await socket.send({"type": "chat.stop", "conversation": None})
+    ends = [e for e in await turn_events(socket) if e["type"] in ("chat.done", "chat.error")]
+    assert [(e["type"], e["stopped"]) for e in ends] == [("chat.done", True)]
+    await socket.send({"type": "chat.stop", "conversation": None})
+    assert (await socket.event())["code"] == "not_running"
+
+
 async def test_one_turn_at_a_time_per_socket_and_stop_without_a_turn_is_an_error(
     dental,
     model_settings,

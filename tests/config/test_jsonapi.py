@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
+from config.jsonapi import json_text_loads
+
 pytestmark = pytest.mark.django_db
 
 ADMIN_TOKEN = "admin-api-token-for-tests-0123456789abcdef"
@@ -47,3 +49,25 @@ def test_a_body_that_is_not_json_names_the_problem_field(client):
     )
     assert_json_error(response, 400, "invalid")
     assert response.json()["fields"] == {"body": ["The body must be UTF-8 JSON."]}
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/mcp/not%20a%20slug/tools", "/mcp/acme/tool/a/b", "/mcp/acme/", "/tools/", "/api/nothing"],
+)
+def test_a_url_no_route_matches_under_the_json_apis_is_a_json_404(client, url):
+    assert_json_error(client.get(url), 404, "not_found")
+
+
+def test_a_page_no_route_matches_is_still_an_html_404(client):
+    response = client.get("/nowhere/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_a_lone_surrogate_is_not_json_text_and_a_surrogate_pair_is():
+    pair_and_escaped_backslash = '{"a": ["\\ud83d\\ude00", "\\\\ud800"]}'
+    assert json_text_loads(pair_and_escaped_backslash) == {"a": ["\U0001f600", "\\ud800"]}
+    for text in ['"\\ud800"', '{"\\udc00": 1}', '[1, ["x\\uDBFFy"]]', '"\\ude00\\ud83d"']:
+        with pytest.raises(ValueError, match="lone surrogate"):
+            json_text_loads(text)

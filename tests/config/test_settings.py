@@ -52,7 +52,12 @@ def test_database_url_switches_to_postgres_with_a_pool_of_checked_connections(mo
     assert (database["HOST"], database["NAME"]) == ("db.internal", "hub")
     # Django refuses persistent connections beside a pool: the pool keeps them.
     assert database["CONN_MAX_AGE"] == 0
-    assert database["OPTIONS"]["pool"] == {"min_size": 2, "max_size": 10, "timeout": 10.0}
+    assert database["OPTIONS"]["pool"] == {
+        "min_size": 2,
+        "max_size": 10,
+        "timeout": 5.0,
+        "reconnect_timeout": 5.0,
+    }
     assert database["CONN_HEALTH_CHECKS"] is True
     assert database["OPTIONS"]["connect_timeout"] == 5
 

@@ -251,9 +251,12 @@ def test_an_uninstall_for_an_unknown_location_is_acknowledged(client, highlevel)
 
 def test_bad_bodies_get_clear_errors(client, highlevel) -> None:
     deep = b"[" * 30000 + b"]" * 30000  # under 64 KB, deeper than any parser recurses
+    # Signed and fresh, yet with half a surrogate pair, which no database stores.
+    lone = f'{{"type": "\\ud800", "timestamp": "{datetime.now(UTC).isoformat()}"}}'.encode()
     for body, error in (
         (b"not json", "invalid_json"),
         (deep, "invalid_json"),
+        (lone, "invalid_json"),
         (b"[1]", "rejected"),
         (b"{}", "rejected"),
     ):

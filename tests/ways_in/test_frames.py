@@ -37,6 +37,12 @@ async def still_answers(socket) -> bool:
         ('{"type": "tools.list", "id": {"a": 1}}', "invalid_message"),
         ('{"type": "chat.send", "conversation": null, "text": "hi\\u0000"}', "invalid_message"),
         ("[" * 100_000 + "]" * 100_000, "invalid_json"),
+        # Half a surrogate pair is no text: no database, pipe or GHL takes it.
+        (
+            '{"type": "tools.call", "id": 1, "name": "x", "arguments": {"q": "\\udc00"}}',
+            "invalid_json",
+        ),
+        ('{"type": "tools.call", "id": 1, "name": "get_\\ud800location"}', "invalid_json"),
     ],
 )
 async def test_a_malformed_message_gets_an_error_event_and_the_socket_stays(

@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection
 from django.utils import timezone
 
+from mcpbridge.audit import audit_drain
 from mcpbridge.sandbox.server import Sandbox
 from tenants import credentials, oauth
 from tenants.models import Tenant, TenantSecret
@@ -91,6 +92,7 @@ async def test_a_token_endpoint_outage_is_503_ghl_unavailable_not_sign_in_again(
     await socket.close()
 
     # GHL is back: once the pause after the failure is over, the same call goes through.
+    await audit_drain()  # the audit log's writes done first (one writer at a time on SQLite)
     await cooldown_over(world.acme)
     response = await api.post(CALL.format(slug="acme"), {})
     assert response.status_code == 200, response.content

@@ -104,3 +104,20 @@ async def test_secrets_in_arguments_never_reach_the_audit_log(world):
     entry = await AuditEntry.objects.aget(tool="get_contact")
     assert "sk-should-not-be-kept-1234" not in entry.arguments
     assert "[redacted]" in entry.arguments
+
+
+async def test_a_tool_name_holding_a_nul_is_unknown_and_its_call_still_audited(world, sockets):
+    # PostgreSQL stores no NUL character: the entry once failed to store, taking its batch along.
+    socket = await sockets("acme", token=world.acme_token, origin=None)
+    await socket.open()
+    await socket.send({"type": "tools.call", "id": 1, "name": "get\u0000location"})
+    assert (await socket.final(1))["code"] == "unknown_tool"
+    http = await Api(headers=bearer(world.acme_token)).post("/mcp/acme/tool/get%00contact", {})
+    assert http.json()["code"] == "unknown_tool"
+
+    await audit_drain()
+    entries = [e async for e in AuditEntry.objects.order_by("id")]
+    assert [(e.tool, e.outcome) for e in entries] == [
+        ("getlocation", "unknown_tool"),
+        ("getcontact", "unknown_tool"),
+    ]
