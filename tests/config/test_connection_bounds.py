@@ -126,6 +126,55 @@ def test_a_worker_holds_no_more_database_connections_than_its_pool_under_concurr
 
 
 @pytest.mark.timeout(600)
+@on_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_pooled_worker_answers_through_a_database_outage_and_serves_again_after_it(
+    daphne_server, tenant_factory, api_token_factory, tmp_path, db_outage
+):
+    tenant = tenant_factory("acme")
+    _, token = api_token_factory(tenant)
+    worker = daphne_server(
+        DATABASE_URL=worker_database_url(f"ghlhub-outage-{uuid.uuid4().hex[:12]}"),
+        DB_POOL_MAX_SIZE=str(POOL_MAX),
+        DB_POOL_TIMEOUT="2",
+        MCP_SERVER_COMMAND=shlex.join(server_command()),
+        MCP_RUN_DIR=str(tmp_path / "run"),
+        MCP_INIT_TIMEOUT=str(ANSWER_WITHIN),
+        TENANT_RATE_LIMIT="100000/m",
+    )
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def call() -> httpx.Response:
+        return httpx.post(
+            f"{worker.url}/mcp/acme/tool/echo",
+            json={"text": "hi"},
+            headers=bearer,
+            timeout=ANSWER_WITHIN,
+        )
+
+    assert call().status_code == 200, worker.log()[-3000:]
+    db_outage()
+    # Every request is still answered, in JSON, with a time to come back.
+    during = call()
+    assert during.status_code == 503, during.text
+    assert during.json()["code"] == "service_unavailable"
+    assert during.headers["Retry-After"] == str(during.json()["retry_after"])
+    health = httpx.get(f"{worker.url}/health", timeout=ANSWER_WITHIN)
+    assert health.status_code == 503
+    assert "database" in health.json()["failing"]
+
+    # Back within seconds of the database (each attempt meanwhile still a 503).
+    db_outage.end()
+    statuses = []
+    for _ in range(30):
+        statuses.append(call().status_code)
+        if statuses[-1] == 200:
+            break
+    assert statuses[-1] == 200, (statuses, worker.log()[-3000:])
+    assert set(statuses[:-1]) <= {503}, statuses
+
+
+@pytest.mark.timeout(600)
 @on_redis
 def test_a_worker_holds_no_more_redis_connections_than_its_pools_under_concurrent_checks(
     daphne_server, tmp_path
