@@ -418,7 +418,7 @@ def _settle_durably(
             if delay is None:
                 _keep_unsaved(unsaved)
                 raise
-            logger.warning("the database dropped the connection settling a token refresh")
+            logger.warning("the database failed settling a token refresh; retrying")
             connection.close()
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
@@ -436,7 +436,7 @@ async def _asettle_durably(
             if delay is None:
                 _keep_unsaved(unsaved)
                 raise
-            logger.warning("the database dropped the connection settling a token refresh")
+            logger.warning("the database failed settling a token refresh; retrying")
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,6 +63,20 @@ class Outage:
             with psycopg.connect(**_params("postgres")) as admin:
                 admin.execute(f'ALTER DATABASE "{self.dbname}" WITH ALLOW_CONNECTIONS true')
             self.started = False
+
+
+class EndsWhenRetried(logging.Handler):
+    """A log handler that ends an outage the moment the code under test says it retries."""
+
+    def __init__(self, outage: Outage) -> None:
+        super().__init__()
+        self.outage = outage
+        self.retried = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "retrying" in record.getMessage():
+            self.retried += 1
+            self.outage.end()
 
 
 # Fixtures (tests/conftest.py names them): the test's own connection dies with the others,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -11,6 +12,7 @@ from django.db import connection
 from mcpbridge.chat import turns
 from mcpbridge.chat.models import Message
 from tests.chat.fake_model import text
+from tests.database_faults import EndsWhenRetried
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -26,16 +28,20 @@ def stored(conversation_id: int) -> list[tuple[str, str]]:
     return [(m.role, m.content) for m in rows]
 
 
-async def test_an_answer_streamed_while_the_connection_dropped_is_stored(
-    fake_model, turn, events, db_connection_killer
+async def test_an_answer_streamed_while_the_database_went_away_is_stored_when_it_is_back(
+    fake_model, turn, events, db_outage
 ):
-    killer = db_connection_killer
-    fake_model.push(dataclasses.replace(text("Kept ", "after all."), before_end=killer))
+    handler = EndsWhenRetried(db_outage)
+    logging.getLogger(turns.__name__).addHandler(handler)
+    fake_model.push(dataclasses.replace(text("Kept ", "after all."), before_end=db_outage))
     seen = events()
+    try:
+        conversation = await turn("Hello", emit=seen)
+    finally:
+        logging.getLogger(turns.__name__).removeHandler(handler)
 
-    conversation = await turn("Hello", emit=seen)
-
-    assert killer.ended >= 1
+    assert db_outage.happened
+    assert handler.retried >= 1
     assert seen.types[-1] == "chat.done", seen.items
     assert await sync_to_async(stored)(conversation.pk) == [
         ("user", "Hello"),
