@@ -290,10 +290,12 @@ def _sweep_here(root: Path) -> list[int]:
 def _end_tree_here(home: str) -> list[int]:
     ended: list[int] = []
     for _ in range(_TREE_PASSES):
-        found = _scan(_in_tree(home))
-        if not found:
+        # Again until no new process shows up (one may have forked while we signalled);
+        # one that is dying may still be listed, and is signalled again, not counted again.
+        new = [pid for pid in _scan(_in_tree(home)) if pid not in ended]
+        if not new:
             break
-        ended += found
+        ended += new
     return ended
 
 
