@@ -62,8 +62,8 @@ from config.asgi import application  # noqa: E402
 from mcpbridge.registry import get_registry  # noqa: E402
 from mcpbridge.sandbox import DENTAL, ROOFING, Sandbox  # noqa: E402
 from tenants.access import api_token_create  # noqa: E402
-from tenants.credentials import upsert_credentials  # noqa: E402
 from tenants.models import Tenant, TenantSecret  # noqa: E402
+from tests.ways_in.conftest import tenant_connect  # noqa: E402
 
 CALL = "/mcp/{slug}/tool/get_location"
 
@@ -74,18 +74,9 @@ class Answer:
     seconds: float
 
 
-def tenant_connect(sandbox: Sandbox, slug: str, location_id: str) -> tuple[Tenant, str]:
+def tenant_with_token(sandbox: Sandbox, slug: str, location_id: str) -> tuple[Tenant, str]:
     """A tenant stored from real sandbox tokens, as a deploy script would, and its API token."""
-    tokens = sandbox.mint_tokens(location_id)
-    tenant, _ = upsert_credentials(
-        {
-            "tenantId": slug,
-            "locationId": location_id,
-            "accessToken": tokens["access_token"],
-            "refreshToken": tokens["refresh_token"],
-            "expiresIn": tokens["expires_in"],
-        }
-    )
+    tenant = tenant_connect(sandbox, slug, location_id)
     return tenant, api_token_create(tenant=tenant, name="bench", created_by=None)[1]
 
 
@@ -138,8 +129,8 @@ async def run(calls: int, delay: float, concurrent: int) -> None:
     settings.GHL_CLIENT_ID = sandbox.state.client_id
     settings.GHL_CLIENT_SECRET = sandbox.state.client_secret
     await sync_to_async(call_command)("migrate", verbosity=0)
-    acme, acme_token = await sync_to_async(tenant_connect)(sandbox, "acme", DENTAL)
-    _, globex_token = await sync_to_async(tenant_connect)(sandbox, "globex", ROOFING)
+    acme, acme_token = await sync_to_async(tenant_with_token)(sandbox, "acme", DENTAL)
+    _, globex_token = await sync_to_async(tenant_with_token)(sandbox, "globex", ROOFING)
     acme_path, globex_path = CALL.format(slug="acme"), CALL.format(slug="globex")
 
     # Warm both children (spawn included) before anything is timed.

@@ -389,7 +389,8 @@ def _refresh(*, tenant_id: int, margin: timedelta, force: bool) -> str:
 
 
 async def _arefresh(*, tenant_id: int, margin: timedelta) -> str:
-    await database_sync_to_async(_store_unsaved)(tenant_id)
+    if tenant_id in _unsaved:
+        await database_sync_to_async(_store_unsaved)(tenant_id)
     while isinstance(
         step := await database_sync_to_async(_claim_step)(tenant_id, margin=margin, force=False),
         _Claimed,

@@ -20,6 +20,7 @@ from mcpbridge.audit import audit_drain
 from mcpbridge.sandbox.server import Sandbox
 from tenants import credentials, oauth
 from tenants.models import Tenant, TenantSecret
+from tests.supervisor.test_failures import wait_until
 from tests.ways_in.conftest import Api
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -52,13 +53,6 @@ def cooldown_over(tenant: Tenant) -> None:
     TenantSecret.objects.filter(tenant=tenant).update(
         last_error_at=timezone.now() - credentials.REFRESH_FAILURE_COOLDOWN
     )
-
-
-async def until(condition, *, what: str, within: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not condition():
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("status", [500, 503, 429])
@@ -142,7 +136,7 @@ async def test_a_slow_token_refresh_stalls_neither_other_tenants_nor_health(worl
     acme = Api({"Authorization": f"Bearer {world.acme_token}"})
     acme_call = asyncio.ensure_future(acme.post(CALL.format(slug="acme"), {}))
     try:
-        await until(lambda: held.remaining == 0, what="acme's refresh to reach GHL")
+        assert await wait_until(lambda: held.remaining == 0, within=30)  # reached GHL
 
         # While GHL keeps acme's refresh waiting, another tenant is served...
         globex = Api({"Authorization": f"Bearer {world.globex_token}"})

@@ -403,10 +403,11 @@ async def test_the_tenants_token_in_a_tool_result_never_reaches_the_caller(test_
 
     socket = await sockets("acme", user=test_server.member)
     await socket.open()
-    await socket.send({"type": "tools.call", "id": "t", "name": "leak_token", "progress": True})
+    await socket.send({"type": "tools.call", "id": "t", "name": "leak_token"})
     events = [await socket.event()]
     while events[-1]["type"] not in ("tool.result", "tool.error"):
         events.append(await socket.event())
     assert events[-1]["type"] == "tool.result"
+    assert [e["message"] for e in events if e["type"] == "tool.progress"] == ["using [redacted]"]
     assert token not in json.dumps(events)
     await socket.close()
